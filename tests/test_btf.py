@@ -19,7 +19,6 @@ import pytest
 from elftools.elf.elffile import ELFFile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support.build import compile_bpf
 
 from bpfdoctor import btf
 from bpfdoctor.btf import (
@@ -34,6 +33,7 @@ from bpfdoctor.btf import (
     parse_ext,
 )
 from bpfdoctor.errors import BTFError, MissingBTFError
+from support.build import compile_bpf
 
 DATA = Path(__file__).resolve().parent / "data"
 SAMPLE_C = DATA / "btf_sample.bpf.c"
@@ -445,6 +445,50 @@ def test_prog_load_records() -> None:
         marshal_func_info([(-1, 2)])
 
 
+def test_ext_built_by_hand(spec: btf.Spec) -> None:
+    func = _id(spec, "sample_helper", btf.Func)
+    ext = btf.ExtInfo(
+        func_info={".text.new": [btf.FuncInfo(0, func)]},
+        line_info={".text.new": [btf.LineInfo(0, "new.c", 12, 3, "return 0;"),
+                                 btf.LineInfo(16, "new.c", 13, 1, "}")]},
+        core_relos={".text.new": [btf.CoreRelo(8, func, "0:2", CoreReloKind.TYPE_SIZE),
+                                  btf.CoreRelo(8, func, "0", 99)]},
+    )
+    raw = marshal_ext(ext, spec)  # interns ".text.new", "new.c", ... into spec
+    back = parse_ext(raw, parse(marshal(spec)))
+    assert back.func_info == ext.func_info
+    assert back.line_info == ext.line_info
+    assert back.core_relos == ext.core_relos
+    assert back.core_relos[".text.new"][1].kind == 99  # a kind newer than us stays an int
+    li = back.line_info[".text.new"][0]
+    assert (li.line, li.column, li.line_col) == (12, 3, 12 << 10 | 3)
+    assert spec.string(li.file_name_off) == "new.c"
+    empty = marshal_ext(btf.ExtInfo(), spec)
+    assert parse_ext(empty, spec) == btf.ExtInfo(hdr_len=len(empty))
+
+
+def test_empty_and_split_empty_specs(vmlinux: btf.Spec) -> None:
+    raw = marshal(btf.Spec())
+    assert list(parse(raw).types) == [btf.Void()]
+    assert marshal(parse(raw)) == raw
+    split = parse(marshal(btf.Spec(base=vmlinux)), base=vmlinux)
+    assert len(split.types) == len(vmlinux.types)
+    assert split.find("task_struct") == vmlinux.find("task_struct")
+
+
+def test_find_one(spec: btf.Spec) -> None:
+    assert spec.find_one("sample_bits", btf.Struct) == spec.find("sample_bits")[0]
+    with pytest.raises(BTFError, match="no BTF"):
+        spec.find_one("nope")
+    with pytest.raises(BTFError, match="no BTF"):
+        spec.find_one("skb")  # a parameter name, not a type name
+    spec.add(btf.Typedef("sample_bits", spec.find_one("sample_bits")))
+    with pytest.raises(BTFError, match="2 BTF types named 'sample_bits'"):
+        spec.find_one("sample_bits")
+    assert spec.find_one("sample_bits", btf.Typedef) == len(spec.types) - 1
+    assert spec.find("") == []
+
+
 # ------------------------------------------------------------------------------- fixups
 
 
@@ -768,6 +812,9 @@ def _exercise(spec: btf.Spec) -> None:
     marshal(spec)
 
 
+FUZZ_EXAMPLES = int(os.environ.get("BTF_FUZZ_EXAMPLES", "300"))
+"""Examples per object-BTF fuzz test; raise it for a long soak (20000 ran clean)."""
+
 _mutation = st.lists(st.tuples(st.integers(min_value=0), st.integers(0, 255)),
                      min_size=1, max_size=8)
 
@@ -779,7 +826,7 @@ def _mutate(raw: bytes, edits: list[tuple[int, int]], cut: int | None) -> bytes:
     return bytes(b[:cut]) if cut is not None else bytes(b)
 
 
-@settings(max_examples=int(os.environ.get("BTF_FUZZ_EXAMPLES", "300")), deadline=None,
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=_mutation, cut=st.none() | st.integers(0, 4000))
 def test_fuzz_parse(sample: ElfObject, edits: list[tuple[int, int]], cut: int | None) -> None:
@@ -791,7 +838,7 @@ def test_fuzz_parse(sample: ElfObject, edits: list[tuple[int, int]], cut: int | 
     _exercise(spec)
 
 
-@settings(max_examples=int(os.environ.get("BTF_FUZZ_EXAMPLES", "300")), deadline=None,
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=_mutation, cut=st.none() | st.integers(0, 600))
 def test_fuzz_parse_ext(sample: ElfObject, spec: btf.Spec, edits: list[tuple[int, int]],

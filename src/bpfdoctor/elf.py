@@ -75,6 +75,11 @@ R_BPF_64_32 = 10
 
 _DATA_PREFIXES = (".data", ".rodata", ".bss")
 
+_STT = {0: "STT_NOTYPE", 1: "STT_OBJECT", 2: "STT_FUNC", 3: "STT_SECTION", 4: "STT_FILE"}
+_STB = {0: "STB_LOCAL", 1: "STB_GLOBAL", 2: "STB_WEAK"}
+_STV = {0: "STV_DEFAULT", 1: "STV_INTERNAL", 2: "STV_HIDDEN", 3: "STV_PROTECTED"}
+_SHN = {0: "SHN_UNDEF", 0xFFF1: "SHN_ABS", 0xFFF2: "SHN_COMMON"}
+
 # map types whose key/value BTF the kernel refuses (libbpf drops it for them too)
 _NO_BTF_KV = frozenset(MapType[n] for n in (
     "PERF_EVENT_ARRAY", "CGROUP_ARRAY", "STACK_TRACE", "ARRAY_OF_MAPS", "HASH_OF_MAPS",
@@ -312,12 +317,28 @@ class _Reader:
         if symtab is None:
             raise self._err(ObjectError, "object has no symbol table (was it stripped with "
                             "`strip`? BPF objects need their symbols; use `llvm-strip -g`)")
-        for i, s in enumerate(symtab.iter_symbols()):
-            shndx = s["st_shndx"]
+        # Elf64_Sym records are decoded with struct: pyelftools' per-symbol parsing dominated
+        # the time to read an object.
+        raw = symtab.data()
+        link = symtab["sh_link"]
+        if not 0 < link < len(self.sections):
+            raise self._err(ObjectError, "symbol table names no string table",
+                            section=symtab.name)
+        strtab = self._sec_data(link)
+        fmt = ("<" if self.order == "little" else ">") + "IBBHQQ"
+        usable = len(raw) - len(raw) % 24
+        for i, (name_off, info, other, shndx, value, size) in enumerate(
+                struct.iter_unpack(fmt, raw[:usable])):
+            if name_off >= len(strtab) and name_off:
+                raise self._err(ObjectError, f"symbol #{i} has a name offset past the string "
+                                "table", section=symtab.name)
+            end = strtab.find(b"\0", name_off)
+            name = strtab[name_off:end if end >= 0 else len(strtab)].decode("utf-8", "replace")
             self.symbols.append(_Symbol(
-                index=i, name=s.name, value=s["st_value"], size=s["st_size"],
-                type=s["st_info"]["type"], bind=s["st_info"]["bind"], shndx=shndx,
-                visibility=s["st_other"]["visibility"]))
+                index=i, name=name, value=value, size=size,
+                type=_STT.get(info & 0xF, f"STT_{info & 0xF}"),
+                bind=_STB.get(info >> 4, f"STB_{info >> 4}"),
+                shndx=_SHN.get(shndx, shndx), visibility=_STV[other & 3]))
 
     # -- BTF -------------------------------------------------------------------------------
     def _read_btf(self) -> None:
@@ -610,13 +631,15 @@ class _Reader:
                 and s["sh_type"] == "SHT_REL"]
 
     def _relocs(self, rsec: RelocationSection) -> list[_Reloc]:
+        raw = rsec.data()
+        fmt = ("<" if self.order == "little" else ">") + "QQ"
         out = []
-        for r in rsec.iter_relocations():
-            si = r["r_info_sym"]
+        for off, info in struct.iter_unpack(fmt, raw[:len(raw) - len(raw) % 16]):
+            si = info >> 32
             if si >= len(self.symbols):
                 raise self._err(RelocationError, f"relocation refers to symbol #{si}, past the "
                                 "end of the symbol table", section=rsec.name)
-            out.append(_Reloc(r["r_offset"], self.symbols[si], r["r_info_type"]))
+            out.append(_Reloc(off, self.symbols[si], info & 0xFFFFFFFF))
         return out
 
     def _read_functions(self) -> dict[tuple[int, int], _Function]:

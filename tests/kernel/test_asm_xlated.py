@@ -306,3 +306,75 @@ def test_kernel_text_matches_verifier_log(stem: str, cpu: str) -> None:
                 assert format_instruction(ins, pc=slot) == f"{slot}: {listing[slot]}", name
                 checked += 1
     assert checked > 0
+
+
+# --------------------------------------------------------------------------- our own loader
+
+OWN_LOADER_OBJECTS = [("asm_alu", "v2"), ("asm_alu", "v3"), ("asm_alu", "v4"),
+                      ("asm_ldabs", "v4"), ("asm_raw", "v4")]
+
+
+def _own_loader_sources() -> list[Path]:
+    from support.build import example_sources
+
+    return example_sources()
+
+
+def _compare_with_bpftool(coll, bpftool: str) -> int:  # type: ignore[no-untyped-def]
+    """For each program of a loaded Collection: our decode + format_xlated of the bytes the
+    kernel holds must equal ``bpftool prog dump xlated id N opcodes``."""
+    from bpfdoctor import sys as bsys
+
+    symbols = KernelSymbols.load()
+    compared = 0
+    for name, prog in coll.programs.items():
+        pid = prog.info().id
+        want = _bpftool_lines(_run(bpftool, "prog", "dump", "xlated", "id", str(pid),
+                                   "opcodes"), opcodes=True)
+        insns = decode(bsys.prog_xlated(prog.fd))
+        assert insns == prog.xlated()
+        got = format_xlated(insns, symbols=symbols, jited_ksyms=_jited_ksyms_fd(prog.fd),
+                            opcodes=True)
+        assert len(got) == len(want), (name, want, got)
+        for k, ins in enumerate(insns):
+            assert want[2 * k + 1] == got[2 * k + 1], (name, want[2 * k])
+            if _newer_than_bpftool(ins):
+                assert want[2 * k] != got[2 * k]
+            else:
+                assert got[2 * k] == want[2 * k], name
+                compared += 1
+    return compared
+
+
+def _jited_ksyms_fd(fd) -> list[int]:  # type: ignore[no-untyped-def]
+    from bpfdoctor.sys.info import ProgInfoStruct, obj_get_info
+
+    info = ProgInfoStruct()
+    obj_get_info(fd, info)
+    n = int(info.nr_jited_ksyms)
+    if not n:
+        return []
+    addrs = (ctypes.c_uint64 * n)()
+    obj_get_info(fd, ProgInfoStruct(nr_jited_ksyms=n, jited_ksyms=ctypes.addressof(addrs)))
+    return list(addrs)
+
+
+@pytest.mark.parametrize(("stem", "cpu"), OWN_LOADER_OBJECTS, ids=lambda v: str(v))
+def test_own_loader_xlated_matches_bpftool(stem: str, cpu: str) -> None:
+    """The same comparison for programs bpfdoctor's own loader put in the kernel."""
+    from bpfdoctor import Collection, load_collection_spec
+
+    bpftool = _tool("bpftool")
+    with Collection(load_collection_spec(_build(stem, cpu))) as coll:
+        assert coll.programs
+        assert _compare_with_bpftool(coll, bpftool) > 0
+
+
+@pytest.mark.parametrize("src", _own_loader_sources(), ids=lambda p: p.name)
+def test_own_loader_examples_xlated_matches_bpftool(src: Path) -> None:
+    from bpfdoctor import Collection, load_collection_spec
+
+    bpftool = _tool("bpftool")
+    spec = load_collection_spec(compile_bpf(src))
+    with Collection(spec) as coll:
+        assert _compare_with_bpftool(coll, bpftool) > 0

@@ -87,3 +87,17 @@ def test_bad_inputs_exit_2_without_traceback(tmp_path: Path) -> None:
 def test_usage_error_exit_2() -> None:
     r = run("check")
     assert r.returncode == 2
+
+
+def test_without_privileges_exit_2() -> None:
+    """As an unprivileged user the check cannot load anything: a clear message, exit 2."""
+    import shutil
+
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv (util-linux) is needed for this test"
+    r = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                        "--inh-caps=-all", sys.executable, "-m", "bpfdoctor", "check",
+                        str(_basic())], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "EPERM" in r.stderr and "CAP_BPF" in r.stderr
+    assert "Traceback" not in r.stderr

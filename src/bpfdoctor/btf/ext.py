@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import struct
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TypeVar
 
 from ..errors import BTFError
 from .spec import Spec
-from .wire import MAGIC, VERSION, ByteOrder, _fmt
+from .wire import MAGIC, VERSION, ByteOrder, struct_prefix
 
 EXT_HEADER_LEN = 24
 EXT_HEADER_LEN_CORE = 32
@@ -33,6 +34,8 @@ CORE_RELO_REC_SIZE = 16
 
 LINE_COL_BITS = 10
 """``line_col`` packs ``line << 10 | column``."""
+
+R = TypeVar("R")
 
 
 class CoreReloKind(IntEnum):
@@ -159,7 +162,7 @@ def parse_ext(raw: bytes | bytearray | memoryview, spec: Spec, *,
     :class:`~bpfdoctor.errors.BTFError`.  Duplicate blocks for one section are merged."""
     raw = bytes(raw)
     bo: ByteOrder = byteorder or spec.byteorder
-    e = _fmt(bo)
+    e = struct_prefix(bo)
     if len(raw) < 8:
         raise BTFError(f"truncated .BTF.ext header: {len(raw)} bytes")
     magic, version, flags, hdr_len = struct.unpack_from(e + "HBBI", raw, 0)
@@ -217,34 +220,47 @@ def _name_off(spec: Spec, s: str, hint: int) -> int:
     return spec.add_string(s)
 
 
+def _subsection_bytes(blocks: dict[str, list[R]], rec_size: int, e: str,
+                     sec_name_off: Callable[[str], int],
+                     record: Callable[[R], bytes]) -> bytes:
+    if not blocks:
+        return b""
+    out = [struct.pack(e + "I", rec_size)]
+    for name, recs in blocks.items():
+        out.append(struct.pack(e + "II", sec_name_off(name), len(recs)))
+        out.extend(record(r) for r in recs)
+    return b"".join(out)
+
+
 def marshal_ext(ext: ExtInfo, spec: Spec, *, byteorder: ByteOrder | None = None) -> bytes:
     """Wire format of ``ext`` (records written at their standard sizes).
 
     Strings that ``spec`` lacks (a renamed section, a new line text) are added to it, so
-    marshal the spec after this."""
-    e = _fmt(byteorder or spec.byteorder)
-    names = ext.section_name_offs
+    marshal the spec after this.  Out-of-range fields raise ``BTFError``."""
+    e = struct_prefix(byteorder or spec.byteorder)
 
-    def sec(s: str) -> int:
-        return _name_off(spec, s, names.get(s, -1))
+    def sec(name: str) -> int:
+        return _name_off(spec, name, ext.section_name_offs.get(name, -1))
 
-    def sub(blocks: dict[str, list], rec_size: int, rec) -> bytes:  # type: ignore[type-arg]
-        if not blocks:
-            return b""
-        out = [struct.pack(e + "I", rec_size)]
-        for name, recs in blocks.items():
-            out.append(struct.pack(e + "II", sec(name), len(recs)))
-            out.extend(rec(r) for r in recs)
-        return b"".join(out)
+    def func(r: FuncInfo) -> bytes:
+        return struct.pack(e + "II", r.insn_off, r.type_id)
 
-    fi = sub(ext.func_info, FUNC_INFO_REC_SIZE,
-             lambda r: struct.pack(e + "II", r.insn_off, r.type_id))
-    li = sub(ext.line_info, LINE_INFO_REC_SIZE, lambda r: struct.pack(
-        e + "IIII", r.insn_off, _name_off(spec, r.file_name, r.file_name_off),
-        _name_off(spec, r.line_text, r.line_off), r.line_col))
-    cr = sub(ext.core_relos, CORE_RELO_REC_SIZE, lambda r: struct.pack(
-        e + "IIII", r.insn_off, r.type_id, _name_off(spec, r.access_str, r.access_str_off),
-        int(r.kind)))
+    def line(r: LineInfo) -> bytes:
+        if not (0 <= r.line < 1 << 22 and 0 <= r.column < 1 << LINE_COL_BITS):
+            raise BTFError(f"line_info {r.line}:{r.column} does not fit line_col")
+        return struct.pack(e + "IIII", r.insn_off, _name_off(spec, r.file_name, r.file_name_off),
+                           _name_off(spec, r.line_text, r.line_off), r.line_col)
+
+    def relo(r: CoreRelo) -> bytes:
+        return struct.pack(e + "IIII", r.insn_off, r.type_id,
+                           _name_off(spec, r.access_str, r.access_str_off), int(r.kind))
+
+    try:
+        fi = _subsection_bytes(ext.func_info, FUNC_INFO_REC_SIZE, e, sec, func)
+        li = _subsection_bytes(ext.line_info, LINE_INFO_REC_SIZE, e, sec, line)
+        cr = _subsection_bytes(ext.core_relos, CORE_RELO_REC_SIZE, e, sec, relo)
+    except struct.error as exc:
+        raise BTFError(f".BTF.ext record field out of range: {exc}") from None
     hdr_len = max(ext.hdr_len, EXT_HEADER_LEN_CORE if cr else EXT_HEADER_LEN)
     fields = [0, len(fi), len(fi), len(li)]
     if hdr_len >= EXT_HEADER_LEN_CORE:
@@ -258,7 +274,7 @@ def marshal_ext(ext: ExtInfo, spec: Spec, *, byteorder: ByteOrder | None = None)
 
 
 def _native(byteorder: ByteOrder | None) -> str:
-    return _fmt(byteorder or sys.byteorder)  # type: ignore[arg-type]
+    return struct_prefix(byteorder or ("little" if sys.byteorder == "little" else "big"))
 
 
 def marshal_func_info(records: Iterable[tuple[int, int]], *,

@@ -73,7 +73,8 @@ _KFLAG_KINDS = frozenset({Kind.STRUCT, Kind.UNION, Kind.ENUM, Kind.FWD, Kind.ENU
 _MAX_FUNC_LINKAGE = 2
 
 
-def _fmt(byteorder: ByteOrder) -> str:
+def struct_prefix(byteorder: ByteOrder) -> str:
+    """The :mod:`struct` byte-order prefix for ``byteorder``."""
     return "<" if byteorder == "little" else ">"
 
 
@@ -91,7 +92,7 @@ class Header:
 
 def parse_header(raw: bytes, byteorder: ByteOrder) -> Header:
     """Check the header and the section layout the way the kernel does."""
-    e = _fmt(byteorder)
+    e = struct_prefix(byteorder)
     if len(raw) < HEADER_LEN:
         raise BTFError(f"truncated BTF header: {len(raw)} bytes, need {HEADER_LEN}")
     (magic,) = struct.unpack_from(e + "H", raw, 0)
@@ -331,7 +332,7 @@ def encode(t: Type, strings: StringTable, byteorder: ByteOrder) -> bytes:
     """The wire bytes of ``t``, interning any name the string table lacks."""
     if isinstance(t, Void):
         raise BTFError("Void (type 0) is implicit and cannot be encoded")
-    e = _fmt(byteorder)
+    e = struct_prefix(byteorder)
     words: list[int]
     kflag = 0
     vlen = 0
