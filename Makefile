@@ -26,7 +26,7 @@ $(BUILD)/examples/%.bpf.o: examples/%.bpf.c $(wildcard examples/include/*.h)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 examples: bootstrap
-	@$(MAKE) --no-print-directory $(EXAMPLE_OBJS) CLANG=$$(command -v clang-19 || command -v clang)
+	@$(MAKE) -s --no-print-directory $(EXAMPLE_OBJS) CLANG=$$(command -v clang-19 || command -v clang)
 
 # Good programs load, each file under examples/failures/ fails for its own reason, so the
 # check exits 1 by design; only a usage/input error (2) fails the demo.

@@ -197,6 +197,24 @@ class MapCreateError(LoadError):
     stage = "map"
 
 
+_NOT_ERROR_PREFIXES = ("processed ", "verification time", "stack depth",
+                       "max_states_per_insn", "cur state:", "old state:", ";", "from ",
+                       "func#", "Validating ", "Func#", "mark_precise", "last_idx")
+
+
+def verifier_error_line(log: list[str]) -> str | None:
+    """The verifier's own error line in ``log`` (see :attr:`VerifierError.verifier_message`)."""
+    import re
+
+    dump = re.compile(r"^(\d+: |\s*R\d+[_=]|\s*frame\d+:|\s*fp-)")
+    for line in reversed(log):
+        s = line.strip()
+        if not s or s.startswith(_NOT_ERROR_PREFIXES) or dump.match(s):
+            continue
+        return s
+    return None
+
+
 class VerifierError(LoadError):
     """BPF_PROG_LOAD failed.  ``log`` holds every line of the verifier log.
 
@@ -208,15 +226,10 @@ class VerifierError(LoadError):
 
     @property
     def verifier_message(self) -> str | None:
-        """The line the verifier used to explain the rejection, heuristically: the last log line
-        that is not part of the statistics summary."""
-        for line in reversed(self.log):
-            s = line.strip()
-            if not s or s.startswith(("processed ", "verification time", "stack depth",
-                                      "max_states_per_insn")):
-                continue
-            return s
-        return None
+        """The line the verifier used to explain the rejection.  Heuristic (the structured
+        parser lives in :mod:`bpfdoctor.verifier`): the last log line that is not part of the
+        statistics summary, an instruction or state dump, a source line or a path marker."""
+        return verifier_error_line(self.log)
 
     def __str__(self) -> str:
         base = super().__str__()

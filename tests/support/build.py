@@ -42,7 +42,9 @@ def compile_bpf(src: str | os.PathLike[str], out: str | os.PathLike[str] | None 
         rel = src.relative_to(EXAMPLES) if src.is_relative_to(EXAMPLES) else Path(src.name)
         out = BUILD / "examples" / rel.with_suffix(".o")
     out = Path(out)
-    if out.exists() and out.stat().st_mtime >= src.stat().st_mtime and not extra:
+    newest = max([src.stat().st_mtime] +
+                 [h.stat().st_mtime for h in (EXAMPLES / "include").glob("*.h")])
+    if out.exists() and out.stat().st_mtime >= newest and not extra:
         return out
     clang = find_clang()
     if clang is None:

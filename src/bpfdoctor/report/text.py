@@ -27,36 +27,45 @@ def _verdict(p: ProgramResult) -> Text:
     return Text(p.verdict, style="yellow")
 
 
-def _object_table(o: ObjectResult) -> Table:
+def _table(objects: Sequence[ObjectResult]) -> Table:
+    """One row per program, veristat's columns; the object is named on its first row (and
+    left out when there is only one object)."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, header_style="bold", pad_edge=False,
                   padding=(0, 1), collapse_padding=True)
-    for col, just in (("Program", "left"), ("Type", "left"), ("Verdict", "left"),
-                      ("Errno", "left"), ("Insns", "right"), ("States", "right"),
-                      ("Peak", "right"), ("Time(us)", "right"), ("Xlated(B)", "right")):
+    many = len(objects) > 1
+    cols = [("Object", "left")] if many else []
+    cols += [("Program", "left"), ("Type", "left"), ("Verdict", "left"), ("Errno", "left"),
+             ("Insns", "right"), ("States", "right"), ("Peak", "right"),
+             ("Time(us)", "right"), ("Xlated(B)", "right")]
+    for col, just in cols:
         table.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
-    for p in o.programs:
-        s = p.stats
-        table.add_row(p.name, p.type, _verdict(p), p.errno_name or "-",
-                      _num(s.insns_processed), _num(s.total_states), _num(s.peak_states),
-                      _num(s.verification_us), _num(p.xlated_bytes))
+    for o in objects:
+        first = [o.path.rsplit("/", 1)[-1]] if many else []
+        if o.error is not None or not o.programs:
+            what = Text(f"ERROR ({o.error.kind})", style="bold magenta") if o.error else \
+                Text("no programs", style="yellow")
+            table.add_row(*first, "-", "-", what, *["-"] * 6)
+            continue
+        for p in o.programs:
+            s = p.stats
+            table.add_row(*first, p.name, p.type, _verdict(p), p.errno_name or "-",
+                          _num(s.insns_processed), _num(s.total_states), _num(s.peak_states),
+                          _num(s.verification_us), _num(p.xlated_bytes))
+            first = [""] if many else []
     return table
 
 
 def render(objects: Sequence[ObjectResult], console: Console, *, verbose: bool = False) -> None:
-    """One table per object (veristat's columns), then every failure with the verifier's error
-    line and the end of its log."""
-    for n, o in enumerate(objects):
-        if n:
-            console.print()
+    """The table, then every object error and every failure with the verifier's error line
+    and the end of its log."""
+    if len(objects) == 1:
+        console.print(Text(objects[0].path, style="bold"))
+    console.print(_table(objects))
+    for o in objects:
         if o.error is not None:
-            console.print(Text.assemble((o.path, "bold"), ": ", ("ERROR", "bold magenta"),
-                                        f" ({o.error.kind}) ", o.error.message))
-            continue
-        if not o.programs:
-            console.print(Text.assemble((o.path, "bold"), ": no programs"))
-            continue
-        console.print(Text(o.path, style="bold"))
-        console.print(_object_table(o))
+            console.print()
+            console.print(Text.assemble((o.path, "bold"), ": ", (o.error.kind, "magenta"),
+                                        ": ", o.error.message))
     for o in objects:
         for w in o.warnings:
             console.print(Text(f"warning: {o.path}: {w}", style="yellow"))
