@@ -48,6 +48,7 @@ from .errors import (
 from .sections import SecFlags, match_section
 from .spec import (
     CollectionSpec,
+    CoreReloRec,
     FuncInfoRec,
     LineInfoRec,
     MapKind,
@@ -206,6 +207,7 @@ class _Function:
     is_global: bool
     func_info: list[tuple[int, int]] = field(default_factory=list)  # (slot, type_id)
     line_info: list[btfmod.LineInfo] = field(default_factory=list)  # insn_off is slot
+    core_relos: list[btfmod.CoreRelo] = field(default_factory=list)  # insn_off is slot
 
     @property
     def slots(self) -> int:
@@ -706,12 +708,15 @@ class _Reader:
             return
         fis = self.ext.func_info.get(section, [])
         lis = self.ext.line_info.get(section, [])
+        crs = self.ext.core_relos.get(section, [])
         for f in funcs:
             lo, hi = f.start, f.start + f.slots
             f.func_info = [(fi.insn_off // 8 - lo, fi.type_id) for fi in fis
                            if lo <= fi.insn_off // 8 < hi]
             f.line_info = [replace(li, insn_off=li.insn_off // 8 - lo) for li in lis
                            if lo <= li.insn_off // 8 < hi]
+            f.core_relos = [replace(cr, insn_off=cr.insn_off // 8 - lo) for cr in crs
+                            if lo <= cr.insn_off // 8 < hi]
 
     def _link_programs(self, funcs: dict[tuple[int, int], _Function], license_: str,
                        kversion: int) -> dict[str, ProgramSpec]:
@@ -731,7 +736,7 @@ class _Reader:
                 if d.flags & SecFlags.XDP_FRAGS:
                     flags |= ProgFlags.XDP_HAS_FRAGS
                 target, autoload = sm.attach_target, sm.autoload
-            insns, fi, li, order, offsets = self._link(f, funcs)
+            insns, fi, li, cr, order, offsets = self._link(f, funcs)
             if f.name in programs:
                 raise self._err(ObjectError, f"two programs named '{f.name}'",
                                 section=f.section, symbol=f.name)
@@ -739,7 +744,7 @@ class _Reader:
                 name=f.name, section=f.section, type=ptype, attach_type=atype,
                 instructions=insns, license=license_, kernel_version=kversion, flags=flags,
                 attach_to=target, autoload=autoload, section_match=sm, func_info=fi,
-                line_info=li, subprograms=order, symbol_offsets=offsets,
+                line_info=li, core_relos=cr, subprograms=order, symbol_offsets=offsets,
                 is_global_func=f.is_global)
         return programs
 
@@ -751,6 +756,7 @@ class _Reader:
         order: list[str] = []
         func_info: list[FuncInfoRec] = []
         line_info: list[LineInfoRec] = []
+        core_relos: list[CoreReloRec] = []
 
         def place(f: _Function) -> int:
             key = (f.shndx, f.start)
@@ -761,6 +767,9 @@ class _Reader:
             out.extend(replace(i) for i in f.insns)
             for slot, tid in f.func_info:
                 func_info.append(FuncInfoRec(base + slot, tid))
+            for cr in f.core_relos:
+                core_relos.append(CoreReloRec(base + cr.insn_off, cr.type_id, cr.access_str,
+                                              int(cr.kind), f.name))
             for li in f.line_info:
                 line_info.append(LineInfoRec(base + li.insn_off, li.file_name_off, li.line_off,
                                              li.line, li.column, li.file_name, li.line_text))
@@ -771,9 +780,10 @@ class _Reader:
         place(main)
         func_info.sort(key=lambda r: r.insn)
         line_info.sort(key=lambda r: r.insn)
+        core_relos.sort(key=lambda r: r.insn)
         offsets = {name: placed[key] for key, name in
                    ((k, funcs[k].name) for k in placed)}
-        return out, func_info, line_info, order, offsets
+        return out, func_info, line_info, core_relos, order, offsets
 
     def _relocate(self, f: _Function, k: int, out_idx: int, base: int,
                   out: list[Instruction], place: Callable[[_Function], int],

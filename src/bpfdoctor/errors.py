@@ -172,6 +172,8 @@ class LoadError(BpfDoctorError):
         self.section = section
         self.truncated = truncated
         self.diagnosis: Any = None
+        self.core_relocations: list[Any] = []
+        """Outcome of the program's CO-RE relocations (set by the loader)."""
         super().__init__(message)
 
     @property

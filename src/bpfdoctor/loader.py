@@ -117,6 +117,8 @@ class Program:
         self.fd = fd
         self.log = result.log
         self.stats = result.stats
+        self.core_relocations: list[object] = []
+        """Outcome of each CO-RE relocation (see :mod:`bpfdoctor.btf.core`)."""
 
     def info(self) -> bsys.ProgInfo:
         return bsys.prog_info(self.fd)
@@ -168,7 +170,7 @@ class Collection:
                 self._populate_map(spec.maps[mname], self.maps[mname])
             for n in names:
                 self.programs[n] = load_program(spec.programs[n], self.maps, self.btf_fd,
-                                                self.options)
+                                                self.options, local_btf=spec.btf)
             self._populate_prog_arrays()
         except BaseException:
             self.close()
@@ -463,10 +465,26 @@ def prepare_instructions(ps: ProgramSpec, maps: dict[str, Map]) -> list[Instruct
 
 
 def load_program(ps: ProgramSpec, maps: dict[str, Map], btf_fd: FD | None,
-                 options: LoadOptions | None = None) -> Program:
-    """BPF_PROG_LOAD one program spec, applying the log policy of ``options``."""
+                 options: LoadOptions | None = None, *,
+                 local_btf: btfmod.Spec | None = None) -> Program:
+    """BPF_PROG_LOAD one program spec, applying the log policy of ``options``.
+
+    ``local_btf`` is the object's BTF, needed to apply CO-RE relocations against the running
+    kernel's BTF; the outcome of each relocation is kept on the Program (and on the
+    VerifierError) as ``core_relocations``, so a failure can name the field this kernel
+    lacks."""
     opts = options or LoadOptions()
-    insns = encode(prepare_instructions(ps, maps))
+    prepared = prepare_instructions(ps, maps)
+    core_results: list[object] = []
+    if ps.core_relos:
+        from .btf import core
+
+        if local_btf is None:
+            raise LoadError("program has CO-RE relocations but the object has no BTF",
+                            program=ps.name, section=ps.section)
+        prepared, core_results = core.relocate(prepared, ps.core_relos, local_btf,
+                                               core.kernel_targets())
+    insns = encode(prepared)
     attrs: dict[str, object] = dict(
         prog_type=ps.type, insns=insns, license=ps.license or "",
         name=_prog_name(ps.name), kern_version=ps.kernel_version or kernel_version_code(),
@@ -488,11 +506,17 @@ def load_program(ps: ProgramSpec, maps: dict[str, Map], btf_fd: FD | None,
                     [(r.insn, r.file_name_off, r.line_off, (r.line << 10) | (r.column & 0x3FF))
                      for r in ps.line_info]),
                 line_info_rec_size=16)
-        fd, result = _load_with_log_policy(ps, attrs, opts)
+        try:
+            fd, result = _load_with_log_policy(ps, attrs, opts)
+        except LoadError as e:
+            e.core_relocations = core_results
+            raise
     finally:
         if attach_obj is not None:
             attach_obj.close()
-    return Program(ps.name, ps, fd, result)
+    prog = Program(ps.name, ps, fd, result)
+    prog.core_relocations = core_results
+    return prog
 
 
 def _prog_name(name: str) -> str:

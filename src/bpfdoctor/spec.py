@@ -90,6 +90,20 @@ class LineInfoRec:
 
 
 @dataclass
+class CoreReloRec:
+    """A CO-RE relocation of the linked program: the instruction at slot ``insn`` must be
+    adjusted to the running kernel's layout of local BTF type ``type_id`` along
+    ``access_str`` (``"0:1:2"``), as ``kind`` (a ``btf.CoreReloKind``) says."""
+
+    insn: int
+    type_id: int
+    access_str: str
+    kind: int
+    function: str = ""
+    """The function (program or subprogram) the instruction belongs to."""
+
+
+@dataclass
 class ProgramSpec:
     name: str
     section: str
@@ -110,6 +124,7 @@ class ProgramSpec:
     section_match: SectionMatch | None = None
     func_info: list[FuncInfoRec] = field(default_factory=list)
     line_info: list[LineInfoRec] = field(default_factory=list)
+    core_relos: list[CoreReloRec] = field(default_factory=list)
     subprograms: list[str] = field(default_factory=list)
     """Names of the functions linked into this program, in order (the program first)."""
     symbol_offsets: dict[str, int] = field(default_factory=dict)
