@@ -152,19 +152,11 @@ def loaded(obj: Path) -> Iterator[Loaded]:
 def _jited_ksyms(pin: Path) -> list[int]:
     """The program's functions' addresses (``bpf_prog_info.jited_ksyms``), which bpftool
     uses to name bpf-to-bpf call targets."""
-    from bpfdoctor.sys.info import ProgInfoStruct, obj_get_info
     from bpfdoctor.sys.objects import obj_get
 
     fd = obj_get(pin)
     try:
-        info = ProgInfoStruct()
-        obj_get_info(fd, info)
-        n = int(info.nr_jited_ksyms)
-        if not n:
-            return []
-        addrs = (ctypes.c_uint64 * n)()
-        obj_get_info(fd, ProgInfoStruct(nr_jited_ksyms=n, jited_ksyms=ctypes.addressof(addrs)))
-        return list(addrs)
+        return _jited_ksyms_fd(fd)
     finally:
         fd.close()
 
@@ -347,6 +339,7 @@ def _compare_with_bpftool(coll, bpftool: str) -> int:  # type: ignore[no-untyped
 
 
 def _jited_ksyms_fd(fd) -> list[int]:  # type: ignore[no-untyped-def]
+    """``bpf_prog_info.jited_ksyms`` of an open program fd."""
     from bpfdoctor.sys.info import ProgInfoStruct, obj_get_info
 
     info = ProgInfoStruct()

@@ -52,15 +52,8 @@ def test_check_program_filter() -> None:
     assert r.returncode == 2 and "nope" in r.stdout + r.stderr
 
 
-def test_check_failure_exit_1(tmp_path: Path) -> None:
-    src = tmp_path / "ret.bpf.c"
-    src.write_text(
-        '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n'
-        'struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 1);\n'
-        '  __type(key, __u32); __type(value, __u64); } m SEC(".maps");\n'
-        'SEC("socket") int f(void *ctx) { __u32 k = 0; __u64 *v = bpf_map_lookup_elem(&m, &k);\n'
-        '  return *v; }\nchar LICENSE[] SEC("license") = "GPL";\n')
-    obj = compile_bpf(src, tmp_path / "ret.o")
+def test_check_failure_exit_1() -> None:
+    obj = compile_bpf(DATA / "null_deref.bpf.c", BUILD / "tests" / "null_deref.bpf.o")
     r = run("check", "--json", str(obj))
     assert r.returncode == 1, r.stderr
     p = json.loads(r.stdout)["objects"][0]["programs"][0]

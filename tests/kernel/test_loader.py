@@ -72,15 +72,9 @@ def test_line_info_reaches_kernel(basic_spec) -> None:
         assert info.nr_line_info == len(basic_spec.programs["other"].line_info) > 0
 
 
-def test_verifier_error_carries_log(tmp_path: Path) -> None:
-    src = tmp_path / "nullderef.bpf.c"
-    src.write_text(
-        '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n'
-        'struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 1);\n'
-        '  __type(key, __u32); __type(value, __u64); } m SEC(".maps");\n'
-        'SEC("socket") int f(void *ctx) { __u32 k = 0; __u64 *v = bpf_map_lookup_elem(&m, &k);\n'
-        '  return *v; }\nchar LICENSE[] SEC("license") = "GPL";\n')
-    spec = load_collection_spec(compile_bpf(src, tmp_path / "n.o"))
+def test_verifier_error_carries_log() -> None:
+    spec = load_collection_spec(compile_bpf(DATA / "null_deref.bpf.c",
+                                            BUILD / "tests" / "null_deref.bpf.o"))
     with pytest.raises(VerifierError) as ei:
         Collection(spec)
     e = ei.value
@@ -88,7 +82,7 @@ def test_verifier_error_carries_log(tmp_path: Path) -> None:
     assert any("invalid mem access" in line for line in e.log)
     assert "invalid mem access" in str(e)
     assert any(line.startswith("processed ") for line in e.log)  # stats were asked for
-    assert any("@ nullderef.bpf.c:" in line for line in e.log)  # line info reached the kernel
+    assert any("@ null_deref.bpf.c:" in line for line in e.log)  # line info reached the kernel
     assert not e.truncated
 
     # A log buffer too small for the whole story keeps its tail and says so; errno is kept.
