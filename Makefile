@@ -43,7 +43,9 @@ lint: bootstrap
 	$(VENV)/bin/ruff check src tests benchmarks
 
 bench: examples
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/bench_load.py
+	$(PY) benchmarks/bench_corpus.py
+	$(PY) benchmarks/corpus.py --xlated
 
 clean:
 	rm -rf $(BUILD) .pytest_cache

@@ -875,3 +875,30 @@ def test_fuzz_vmlinux_words(vmlinux_raw: bytes, edits: list[tuple[int, int]]) ->
     except BTFError:
         return
     marshal(spec)
+
+
+def test_find_on_spec_built_only_with_add() -> None:
+    """A Spec assembled by hand (no parsed bytes) still answers find()."""
+    from bpfdoctor.btf import Int, Spec
+
+    s = Spec()
+    tid = s.add(Int("int", 4, 1, 0, 32))
+    assert s.find("int") == [tid]
+    assert s.find("long") == []
+
+
+def test_find_scan_and_index_agree() -> None:
+    """The first lookups scan; later ones use the sorted index: same answers either way."""
+    from bpfdoctor.btf import parse
+    from bpfdoctor.btf import spec as specmod
+
+    raw = open("/sys/kernel/btf/vmlinux", "rb").read()
+    names = ["task_struct", "sk_buff", "file", "int", "pid", "nonexistent_xyz", "list_head"]
+    scanned = parse(raw, validate=False)
+    by_scan = [scanned.find(n) for n in names]
+    assert scanned._name_index is None  # answered without building the index
+    indexed = parse(raw, validate=False)
+    indexed._scans = specmod._SCAN_LOOKUPS
+    assert [indexed.find(n) for n in names] == by_scan
+    assert indexed._name_index is not None
+    assert by_scan[0] and not by_scan[5]

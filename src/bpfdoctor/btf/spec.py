@@ -117,6 +117,10 @@ class _NameIndex:
         return self._order[lo:hi]
 
 
+_SCAN_LOOKUPS = 24
+"""Name lookups answered by a linear scan before a sorted name index is built."""
+
+
 class _NoSuchType(BTFError):
     """A type id that is not in the spec (kept distinct so ``types[i]`` can raise IndexError)."""
 
@@ -147,6 +151,9 @@ class Spec:
         self._objs: list[Type | None] = []
         self._touched: set[int] = set()
         self._name_index: _NameIndex | None = None
+        self._name_offs_cache: Sequence[int] | None = None
+        self._name_off_set: frozenset[int] = frozenset()
+        self._scans = 0
 
     # ------------------------------------------------------------------ construction
 
@@ -171,6 +178,8 @@ class Spec:
     def _name_offs(self) -> list[int] | tuple[int, ...]:
         """Raw name offsets of the parsed records, in id order (gathered at C speed)."""
         starts = self._offs[:-1]
+        if not starts:  # nothing parsed from bytes: a spec built only with add()
+            return []
         if len(starts) == 1:
             return [self._words[starts[0]]]
         return itemgetter(*starts)(self._words)  # type: ignore[no-any-return]
@@ -292,11 +301,12 @@ class Spec:
             return found
         # Records parsed from bytes and never handed out: look their name offsets up (split
         # BTF may name its types with its base's strings; offsets_of searches those too).
-        index = self._index()
         objs = self._objs
         ids: list[int] = []
+        scan = self._name_index is None and self._scans < _SCAN_LOOKUPS
+        self._scans += scan
         for off in self._strtab.offsets_of(name):
-            for k in index.get(off):
+            for k in self._records_named(off, scan):
                 if objs[k] is None and (want is None or self.kind_of(self.first_id + k) == want):
                     ids.append(k)
         # Decoded or added types may have been renamed: compare their current names.
@@ -306,10 +316,37 @@ class Spec:
                 ids.append(k)
         return found + [self.first_id + k for k in sorted(set(ids))]
 
+    def _records_named(self, off: int, scan: bool) -> list[int]:
+        """Record indexes whose name offset is ``off``.  The first few lookups scan the name
+        offsets at C speed (``tuple.index``), which is cheaper than sorting 100k+ names for a
+        process that only looks up a handful (one CO-RE object, one attach target); after
+        ``_SCAN_LOOKUPS`` lookups the sorted index is built and used."""
+        if scan:
+            if self._name_offs_cache is None:
+                self._name_offs_cache = self._name_offs() if self._objs else ()
+                self._name_off_set = frozenset(self._name_offs_cache)
+            names = self._name_offs_cache
+            out: list[int] = []
+            if off not in self._name_off_set:  # most offsets_of() hits are string tails
+                return out
+            i = -1
+            while True:
+                try:
+                    i = names.index(off, i + 1)  # type: ignore[attr-defined]
+                except ValueError:
+                    return out
+                out.append(i)
+        return self._index().get(off)
+
     def _index(self) -> _NameIndex:
         """Name offsets of the records parsed from bytes, sorted, for bisection."""
         if self._name_index is None:
-            self._name_index = _NameIndex(self._name_offs() if self._objs else ())
+            names = self._name_offs_cache
+            if names is None:
+                names = self._name_offs() if self._objs else ()
+            self._name_index = _NameIndex(names)
+            self._name_offs_cache = None
+            self._name_off_set = frozenset()
         return self._name_index
 
     def find_one(self, name: str, kind: type[Type] | Kind | None = None) -> int:
