@@ -892,7 +892,7 @@ def test_find_scan_and_index_agree() -> None:
     from bpfdoctor.btf import parse
     from bpfdoctor.btf import spec as specmod
 
-    raw = open("/sys/kernel/btf/vmlinux", "rb").read()
+    raw = Path("/sys/kernel/btf/vmlinux").read_bytes()
     names = ["task_struct", "sk_buff", "file", "int", "pid", "nonexistent_xyz", "list_head"]
     scanned = parse(raw, validate=False)
     by_scan = [scanned.find(n) for n in names]

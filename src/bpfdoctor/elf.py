@@ -11,9 +11,16 @@ What it does, in libbpf's order:
    section sizes and symbols (clang leaves them zero);
 3. collects maps: BTF-defined ``.maps``, legacy ``maps``, and global-data sections
    (``.data``, ``.rodata``, ``.bss`` and their ``.*`` variants) as single-entry arrays;
-4. splits executable sections into functions by their symbols, records relocations, and links
+4. collects externs (``__kconfig`` values, ``__ksym`` symbols and kfuncs: undefined symbols
+   the BTF describes) and lays out the ``.kconfig`` map, as libbpf does when it opens an
+   object (see :mod:`bpfdoctor.externs`);
+5. splits executable sections into functions by their symbols, records relocations, and links
    every entry-point program with the subprograms it calls (depth first, like libbpf), copying
-   their func_info and line_info along.
+   their func_info and line_info along.  References to externs are left for the loader to
+   resolve: kfunc calls become ``BPF_PSEUDO_KFUNC_CALL`` with ``imm`` 0, ksym loads
+   ``ld_imm64`` (``BPF_PSEUDO_BTF_ID`` when typed) with ``imm`` 0, both with
+   ``Instruction.reference`` naming the extern; kconfig loads become loads of the
+   ``.kconfig`` map value at the extern's offset.
 """
 
 from __future__ import annotations
@@ -33,7 +40,14 @@ from elftools.elf.sections import SymbolTableSection
 
 from . import btf as btfmod
 from .asm import Instruction, InstructionError, decode
-from .asm.instruction import PSEUDO_CALL, PSEUDO_FUNC, PSEUDO_MAP_FD, PSEUDO_MAP_VALUE
+from .asm.instruction import (
+    PSEUDO_BTF_ID,
+    PSEUDO_CALL,
+    PSEUDO_FUNC,
+    PSEUDO_KFUNC_CALL,
+    PSEUDO_MAP_FD,
+    PSEUDO_MAP_VALUE,
+)
 from .errors import (
     BTFError,
     EndiannessError,
@@ -45,10 +59,13 @@ from .errors import (
     TruncatedError,
     WrongMachineError,
 )
+from .externs import KCONFIG_SEC, ExternSymbol, collect_externs, kconfig_size
 from .sections import SecFlags, match_section
 from .spec import (
     CollectionSpec,
     CoreReloRec,
+    ExternKind,
+    ExternSpec,
     FuncInfoRec,
     LineInfoRec,
     MapKind,
@@ -264,6 +281,8 @@ class _Reader:
         # map name -> byte offset of its 'values' member inside the definition
         self.values_offset: dict[str, int] = {}
         self.object_name = Path(path).name.split(".")[0] or "obj"
+        self.externs: dict[str, ExternSpec] = {}
+        self.extern_by_symbol: dict[int, ExternSpec] = {}
 
     # -- helpers ---------------------------------------------------------------------------
     def _index_of(self, name: str) -> int | None:
@@ -287,15 +306,18 @@ class _Reader:
         kversion = self._read_version()
         self._read_symbols()
         self._read_btf()
+        self._collect_externs()
         self._read_btf_maps()
         self._read_legacy_maps()
         self._read_data_maps()
+        self._add_kconfig_map()
         self._read_map_relocations()
         functions = self._read_functions()
         programs = self._link_programs(functions, license_, kversion)
         return CollectionSpec(path=self.path, maps=self.maps, programs=programs, btf=self.btf,
                               byteorder=self.order, license=license_,
-                              kernel_version=kversion, object_name=self.object_name)
+                              kernel_version=kversion, object_name=self.object_name,
+                              externs=self.externs)
 
     def _read_license(self) -> str:
         i = self._index_of("license")
@@ -399,6 +421,33 @@ class _Reader:
                         ("STV_HIDDEN", "STV_INTERNAL")):
                     var.linkage = 0
             t.vars.sort(key=lambda v: v.offset)
+
+    # -- externs ---------------------------------------------------------------------------
+    def _collect_externs(self) -> None:
+        """libbpf's extern symbols: undefined, global or weak, of no type, named."""
+        candidates = [ExternSymbol(s.index, s.name, s.bind == "STB_WEAK")
+                      for s in self.symbols
+                      if s.shndx == "SHN_UNDEF" and s.bind in ("STB_GLOBAL", "STB_WEAK")
+                      and s.type == "STT_NOTYPE" and s.name]
+        if not candidates:
+            return
+        self.externs = collect_externs(self.btf, candidates, self.path)
+        self.extern_by_symbol = {e.symbol: e for e in self.externs.values()}
+
+    def _add_kconfig_map(self) -> None:
+        """The internal map holding the values of ``__kconfig`` externs (libbpf's
+        ``<obj>.kconfig``): read-only for programs, frozen once filled at load time."""
+        size = kconfig_size(self.externs)
+        if not size:
+            return
+        assert self.btf is not None
+        ds = self.btf.find(KCONFIG_SEC, btfmod.Datasec)
+        spec = MapSpec(name=KCONFIG_SEC, type=MapType.ARRAY, key_size=4, value_size=size,
+                       max_entries=1, flags=MapFlags.RDONLY_PROG | MapFlags.MMAPABLE,
+                       kind=MapKind.KCONFIG, section=KCONFIG_SEC,
+                       value_type_id=ds[0] if ds else 0, freeze=True)
+        spec.kernel_name = _internal_map_name(self.object_name, KCONFIG_SEC)
+        self.maps[KCONFIG_SEC] = spec
 
     # -- maps ------------------------------------------------------------------------------
     def _read_btf_maps(self) -> None:
@@ -822,13 +871,18 @@ class _Reader:
         sym = rel.symbol
         sname = sym.name or (self.names[sym.shndx] if isinstance(sym.shndx, int) else "?")
         if sym.shndx == "SHN_UNDEF" or sym.shndx == 0:
+            ext = self.extern_by_symbol.get(sym.index)
+            if ext is not None:
+                out[out_idx] = self._extern_ref(f, sec_slot, ins, ext)
+                return
             kind = "call to" if ins.is_call else "reference to"
+            hint = ("a missing map or function definition?" if self.btf is not None else
+                    "__ksym/__kconfig externs need BTF: build with -g")
             raise self._err(
                 RelocationError,
                 f"instruction {sec_slot} of '{f.name}': {kind} '{sname}', which is not defined "
-                "in this object (an extern: a missing map or function definition, a kfunc or "
-                "a __ksym/__kconfig variable, which this loader does not resolve yet)",
-                section=f.section, symbol=sname)
+                "in this object and is no __ksym/__kconfig extern the object's BTF describes "
+                f"({hint})", section=f.section, symbol=sname, insn=sec_slot, program=f.name)
         if not isinstance(sym.shndx, int):
             raise self._err(RelocationError, f"instruction {sec_slot} of '{f.name}': relocation "
                             f"against '{sname}' in {sym.shndx}", section=f.section,
@@ -877,6 +931,29 @@ class _Reader:
         raise self._err(RelocationError, f"instruction {sec_slot} of '{f.name}': reference to "
                         f"'{sname}' in section '{self.names[sym.shndx]}', which holds no map, "
                         "global data or function", section=f.section, symbol=sname)
+
+
+    def _extern_ref(self, f: _Function, sec_slot: int, ins: Instruction,
+                    ext: ExternSpec) -> Instruction:
+        """The instruction referring to extern ``ext``, in the form the loader resolves."""
+        def refuse(what: str) -> ObjectError:
+            return self._err(RelocationError, f"instruction {sec_slot} of '{f.name}' {what} "
+                             f"{ext.kind.value} extern '{ext.name}'", section=f.section,
+                             symbol=ext.name, insn=sec_slot, program=f.name)
+
+        if ins.is_call:
+            if ext.kind != ExternKind.KFUNC:
+                raise refuse("calls")
+            return replace(ins, src=PSEUDO_KFUNC_CALL, imm=0, off=0, reference=ext.name)
+        if not ins.is_ld_imm64:
+            raise refuse(f"(opcode {ins.opcode:#04x}) is neither a call nor a 64-bit load of")
+        if ext.kind == ExternKind.KCONFIG:
+            new = replace(ins, src=PSEUDO_MAP_VALUE).with_imm64(0, ext.offset)
+            new.reference = KCONFIG_SEC
+            return new
+        new = replace(ins, src=PSEUDO_BTF_ID if ext.typed else 0).with_imm64(0, 0)
+        new.reference = ext.name
+        return new
 
 
 def _is_data_section(name: str) -> bool:

@@ -6,9 +6,13 @@ The loader is where bpfdoctor meets the kernel, so it is written to fail informa
   buffer is sized from ``log_true_size`` until the whole log fits (or the configured maximum is
   reached, in which case the log is the tail and marked truncated);
 * every error is typed and carries errno, stage, the object's names and the log;
-* a :class:`Collection` owns every fd it creates; a failure half-way closes what was created,
-  and ``close()`` (or the ``with`` block) releases the rest.  Nothing is pinned unless a pin
-  path is given.
+* a :class:`Collection` owns every fd it creates (maps, programs, BTF, and the module BTF fds
+  externs refer to); a failure half-way closes what was created, and ``close()`` (or the
+  ``with`` block) releases the rest.  Nothing is pinned unless a pin path is given.
+
+Externs (``__kconfig``, ``__ksym``, kfuncs) are resolved for the whole object before anything
+is created, as libbpf does, so one missing strong extern fails every program of the object
+with libbpf's errno; see :mod:`bpfdoctor.externs`.
 """
 
 from __future__ import annotations
@@ -32,8 +36,10 @@ from .errors import (
     SyscallError,
     VerifierError,
 )
+from .externs import ExternResolution, resolve_externs, sanitize_btf
+from .externs import kernel_version as _kernel_version
 from .sections import SecFlags
-from .spec import CollectionSpec, MapKind, MapSpec, PinType, ProgramSpec
+from .spec import CollectionSpec, MapKind, MapSpec, PinType, ProgramSpec, extern_reference
 from .sys import FD, AttachType, MapFlags, MapType, ProgType
 from .verifier.summary import VerifierStats, parse_summary
 
@@ -69,7 +75,11 @@ class LoadOptions:
     max_log_size: int = 256 << 20
     """Largest log buffer we allocate; beyond it the kernel keeps the tail of the log."""
     pin_path: str | None = None
-    """Directory in bpffs where maps with ``pinning = LIBBPF_PIN_BY_NAME`` are pinned/reused."""
+    """Directory in bpffs where maps with ``pinning = LIBBPF_PIN_BY_NAME`` are pinned/reused.
+    Unlike libbpf, which defaults to ``/sys/fs/bpf``, nothing is pinned without it."""
+    kconfig: str | None = None
+    """Extra kernel config (``CONFIG_X=y`` lines) for ``__kconfig`` externs, consulted before
+    the system's config (libbpf's ``kconfig`` open option)."""
 
 
 @dataclass
@@ -153,6 +163,8 @@ class Collection:
         self.maps: dict[str, Map] = {}
         self.programs: dict[str, Program] = {}
         self.btf_fd: FD | None = None
+        self.externs: ExternResolution | None = None
+        """The values the object's externs got on this kernel (None without externs)."""
         self.warnings: list[str] = []
         if programs is None:
             names = [n for n, p in spec.programs.items() if p.autoload]
@@ -163,6 +175,9 @@ class Collection:
                     raise KeyError(f"no program named {n!r} in {spec.path} "
                                    f"(programs: {', '.join(spec.programs) or 'none'})")
         try:
+            if spec.externs:
+                self.externs = resolve_externs(spec, kconfig=self.options.kconfig)
+                self.warnings.extend(self.externs.warnings)
             self._load_btf()
             for mname in self._maps_needed(names):
                 self.maps[mname] = self._create_map(spec.maps[mname])
@@ -170,7 +185,8 @@ class Collection:
                 self._populate_map(spec.maps[mname], self.maps[mname])
             for n in names:
                 self.programs[n] = load_program(spec.programs[n], self.maps, self.btf_fd,
-                                                self.options, local_btf=spec.btf)
+                                                self.options, local_btf=spec.btf,
+                                                externs=self.externs)
             self._populate_prog_arrays()
         except BaseException:
             self.close()
@@ -184,6 +200,8 @@ class Collection:
             m.close()
         if self.btf_fd is not None:
             self.btf_fd.close()
+        if self.externs is not None:
+            self.externs.close()
 
     def __enter__(self) -> Collection:
         return self
@@ -208,7 +226,7 @@ class Collection:
         if self.spec.btf is None:
             return
         try:
-            self.btf_fd = load_btf(self.spec.btf)
+            self.btf_fd = load_btf(sanitize_btf(self.spec.btf, self.spec.externs))
         except BTFLoadError as e:
             # BTF is optional for loading (libbpf's rule): go on without it, but say so.
             self.warnings.append(f"kernel refused the object's BTF ({e.errno_name}); loading "
@@ -245,8 +263,11 @@ class Collection:
         reused from a pin keeps the contents it has."""
         if m.reused:
             return
-        if ms.kind == MapKind.DATA and ms.data is not None and any(ms.data):
-            _write_slot(m, 0, ms.data, "write initial value")
+        data = ms.data
+        if ms.kind == MapKind.KCONFIG and self.externs is not None:
+            data = self.externs.kconfig_data
+        if ms.kind in (MapKind.DATA, MapKind.KCONFIG) and data is not None and any(data):
+            _write_slot(m, 0, data, "write initial value")
         for slot, ref in ms.contents:
             if ref in self.maps:
                 _write_slot(m, slot, _u32(self.maps[ref].fd.fd), f"store map {ref} in slot")
@@ -298,14 +319,12 @@ def load_btf(spec: btfmod.Spec) -> FD:
 
 def create_map(ms: MapSpec, btf_fd: FD | None, *, inner_fd: FD | None = None) -> FD:
     """BPF_MAP_CREATE for one spec (its inner template is created and closed here)."""
-    max_entries = ms.max_entries
-    if ms.type == MapType.PERF_EVENT_ARRAY and max_entries == 0:
-        max_entries = bsys.possible_cpus()
-    if ms.type in (MapType.RINGBUF, MapType.USER_RINGBUF):
-        max_entries = _ringbuf_size(max_entries)
+    max_entries = effective_max_entries(ms)
+    # numa_node counts only when the object sets BPF_F_NUMA_NODE itself: libbpf passes the
+    # field through and leaves the flags alone, and the kernel ignores it without the flag
+    # (bsys.map_create would add the flag for any numa_node given).
     flags = ms.flags
-    if ms.numa_node is not None:
-        flags |= MapFlags.NUMA_NODE
+    numa = (ms.numa_node or 0) if flags & MapFlags.NUMA_NODE else None
     template: FD | None = None
     try:
         if ms.inner is not None and inner_fd is None:
@@ -313,7 +332,7 @@ def create_map(ms: MapSpec, btf_fd: FD | None, *, inner_fd: FD | None = None) ->
             inner_fd = template
         use_btf = btf_fd is not None and (ms.key_type_id or ms.value_type_id)
         kw = dict(flags=flags, name=ms.kernel_name or ms.name[:15],
-                  inner_map_fd=inner_fd, map_extra=ms.map_extra, numa_node=ms.numa_node)
+                  inner_map_fd=inner_fd, map_extra=ms.map_extra, numa_node=numa)
         try:
             return bsys.map_create(
                 ms.type, ms.key_size, ms.value_size, max_entries,
@@ -344,15 +363,29 @@ def _map_create_message(ms: MapSpec, e: SyscallError) -> str:
             f"{ms.max_entries} entries, flags {ms.flags:#x})")
 
 
-def _ringbuf_size(n: int) -> int:
-    """Ring buffers must be a power-of-two multiple of the page size; round up (libbpf does)."""
+def effective_max_entries(ms: MapSpec) -> int:
+    """``max_entries`` as libbpf creates the map: perf event arrays of size 0 get one slot
+    per possible CPU, ring buffer sizes are rounded up to a power-of-two number of pages."""
+    if ms.type == MapType.PERF_EVENT_ARRAY and ms.max_entries == 0:
+        return bsys.possible_cpus()
+    if ms.type in (MapType.RINGBUF, MapType.USER_RINGBUF):
+        return ringbuf_size(ms.max_entries)
+    return ms.max_entries
+
+
+def ringbuf_size(n: int) -> int:
+    """libbpf's ``adjust_ringbuf_sz``: the smallest power-of-two multiple of the page size
+    above ``n`` unless ``n`` already is one.  0 stays 0 (and the kernel refuses it), as does a
+    size too close to 2**32 to round."""
     page = os.sysconf("SC_PAGE_SIZE")
-    if n <= page:
-        return page
-    size = page
-    while size < n:
-        size <<= 1
-    return size
+    if n == 0 or (n % page == 0 and (n // page) & (n // page - 1) == 0):
+        return n
+    mul = 1
+    while mul * page <= 0xFFFFFFFF:
+        if mul * page > n:
+            return mul * page
+        mul <<= 1
+    return n
 
 
 def check_pinned_compatible(ms: MapSpec, fd: FD, path: str) -> None:
@@ -362,7 +395,9 @@ def check_pinned_compatible(ms: MapSpec, fd: FD, path: str) -> None:
     diffs = []
     for what, have, want in (("type", info.type, ms.type), ("key size", info.key_size,
                              ms.key_size), ("value size", info.value_size, ms.value_size),
-                             ("max entries", info.max_entries, ms.max_entries)):
+                             ("max entries", info.max_entries, effective_max_entries(ms)),
+                             ("flags", info.map_flags, ms.flags),
+                             ("map_extra", info.map_extra, ms.map_extra)):
         if have != want:
             diffs.append(f"{what} {have} (pinned) vs {want} (object)")
     if diffs:
@@ -372,8 +407,13 @@ def check_pinned_compatible(ms: MapSpec, fd: FD, path: str) -> None:
 
 
 def kernel_version_code() -> int:
-    """``KERNEL_VERSION(a, b, c)`` of the running kernel, from uname (what libbpf passes as
-    kern_version when the object has no 'version' section)."""
+    """``KERNEL_VERSION(a, b, c)`` of the running kernel (what libbpf passes as kern_version
+    when the object has no 'version' section): libbpf's reading, distribution quirks
+    included (:func:`bpfdoctor.externs.kernel_version`), else whatever numbers the release
+    string starts with."""
+    v = _kernel_version()
+    if v:
+        return v
     rel = platform.release()
     parts = []
     for piece in rel.split(".")[:3]:
@@ -447,10 +487,20 @@ def _module_btf_fd(module: str) -> FD:
                             errno=E.ESRCH)
 
 
-def prepare_instructions(ps: ProgramSpec, maps: dict[str, Map]) -> list[Instruction]:
-    """Copy of the program with map references replaced by map fds."""
+def prepare_instructions(ps: ProgramSpec, maps: dict[str, Map],
+                         externs: ExternResolution | None = None) -> list[Instruction]:
+    """Copy of the program with map references replaced by map fds and extern references
+    by what they resolved to (``externs``; required when the program refers to any)."""
     out = []
     for ins in ps.instructions:
+        ext = extern_reference(ins)
+        if ext is not None:
+            if externs is None or ext not in externs.values:
+                raise LoadError(f"extern '{ext}' used by the program was not resolved "
+                                "(load it through a Collection, which resolves externs)",
+                                program=ps.name, section=ps.section)
+            out.append(externs.instruction(ins))
+            continue
         if ins.is_map_load and ins.reference is not None:
             m = maps.get(ins.reference)
             if m is None:
@@ -466,15 +516,18 @@ def prepare_instructions(ps: ProgramSpec, maps: dict[str, Map]) -> list[Instruct
 
 def load_program(ps: ProgramSpec, maps: dict[str, Map], btf_fd: FD | None,
                  options: LoadOptions | None = None, *,
-                 local_btf: btfmod.Spec | None = None) -> Program:
+                 local_btf: btfmod.Spec | None = None,
+                 externs: ExternResolution | None = None) -> Program:
     """BPF_PROG_LOAD one program spec, applying the log policy of ``options``.
 
     ``local_btf`` is the object's BTF, needed to apply CO-RE relocations against the running
     kernel's BTF; the outcome of each relocation is kept on the Program (and on the
     VerifierError) as ``core_relocations``, so a failure can name the field this kernel
-    lacks."""
+    lacks.  ``externs`` holds the values of the object's externs
+    (:func:`bpfdoctor.externs.resolve_externs`); it also supplies ``fd_array`` when kfuncs
+    live in modules."""
     opts = options or LoadOptions()
-    prepared = prepare_instructions(ps, maps)
+    prepared = prepare_instructions(ps, maps, externs)
     core_results: list[object] = []
     if ps.core_relos:
         from .btf import core
@@ -489,6 +542,8 @@ def load_program(ps: ProgramSpec, maps: dict[str, Map], btf_fd: FD | None,
         prog_type=ps.type, insns=insns, license=ps.license or "",
         name=_prog_name(ps.name), kern_version=ps.kernel_version or kernel_version_code(),
         prog_flags=ps.flags, expected_attach_type=int(ps.attach_type or 0))
+    if externs is not None and externs.fd_array:
+        attrs["fd_array"] = externs.fd_array  # as libbpf: for every program of the object
     attach_obj: FD | None = None
     try:
         if ps.section_match is not None and ps.section_match.definition.flags & \

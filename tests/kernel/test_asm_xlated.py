@@ -303,7 +303,8 @@ def test_kernel_text_matches_verifier_log(stem: str, cpu: str) -> None:
 # --------------------------------------------------------------------------- our own loader
 
 OWN_LOADER_OBJECTS = [("asm_alu", "v2"), ("asm_alu", "v3"), ("asm_alu", "v4"),
-                      ("asm_ldabs", "v4"), ("asm_raw", "v4")]
+                      ("asm_mem", "v3"), ("asm_mem", "v4"), ("asm_ldabs", "v4"),
+                      ("asm_raw", "v4")]
 
 
 def _own_loader_sources() -> list[Path]:

@@ -2,7 +2,7 @@
 /*
  * libbpf_loader: the parity oracle for bpfdoctor's tests.
  *
- * Usage: libbpf_loader OBJ [--program NAME] [--log]
+ * Usage: libbpf_loader OBJ [--program NAME] [--log] [--xlated DIR]
  *
  * Loads every program of OBJ with libbpf, each one on its own: the object is opened afresh
  * for every program and all other programs get autoload=false.  Loading them one at a time
@@ -17,6 +17,12 @@
  * which includes the kernel verifier log of a failed program (libbpf retries a failed load
  * with log_level 1 and prints the log at WARN level).  Without --log libbpf is silent.
  *
+ * With --xlated DIR, every program that loads has the instructions the kernel holds for it
+ * (BPF_OBJ_GET_INFO_BY_FD's xlated_prog_insns: after the verifier's rewrites, with map
+ * pointers shown as map ids) written to DIR/<program>.xlated before the object is closed,
+ * and its line gets "xlated": "<that path>".  Comparing these bytes with another loader's
+ * shows whether both handed the kernel the same program.
+ *
  * The exit status is 0 whatever the verdicts; only a usage error or running out of memory
  * exits non-zero, so a caller can tell "the oracle broke" from "the program was refused".
  */
@@ -28,7 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/bpf.h>
 
 /* ---- captured libbpf output ---------------------------------------------------------- */
 
@@ -40,6 +48,7 @@ struct capture {
 
 static struct capture g_log;
 static bool g_want_log;
+static const char *g_xlated_dir;
 
 static void die_oom(void)
 {
@@ -184,8 +193,12 @@ static void json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-/* err: 0 for success, otherwise a positive errno (or libbpf's 4000+ codes). */
-static void emit(const char *obj, const char *prog, const char *sec, const char *verdict, int err)
+/*
+ * err: 0 for success, otherwise a positive errno (or libbpf's 4000+ codes).
+ * xlated: the file the program's xlated instructions went to, or NULL.
+ */
+static void emit(const char *obj, const char *prog, const char *sec, const char *verdict, int err,
+		 const char *xlated)
 {
 	char scratch[16];
 
@@ -208,6 +221,10 @@ static void emit(const char *obj, const char *prog, const char *sec, const char 
 		fputs(", \"log\": ", stdout);
 		json_string(stdout, g_log.buf ? g_log.buf : "");
 	}
+	if (xlated) {
+		fputs(", \"xlated\": ", stdout);
+		json_string(stdout, xlated);
+	}
 	fputs("}\n", stdout);
 	fflush(stdout);
 }
@@ -226,26 +243,80 @@ static struct bpf_object *open_object(const char *path, int *err)
 	return obj;
 }
 
-/* Load only the program called @name from a fresh copy of the object; returns 0 or errno. */
-static int load_one(const char *path, const char *name)
+/*
+ * Write the xlated instructions of the loaded program @fd to @out.  The kernel is asked
+ * twice: once for the length, then with a buffer of that size.  Any failure here is the
+ * oracle breaking (the program did load), so it ends the run with exit status 3.
+ */
+static void dump_xlated(int fd, const char *out)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	void *buf;
+	FILE *f;
+	__u32 size;
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		fprintf(stderr, "libbpf_loader: prog info: %s\n", strerror(errno));
+		exit(3);
+	}
+	size = info.xlated_prog_len;
+	buf = calloc(1, size ? size : 1);
+	if (!buf)
+		die_oom();
+	memset(&info, 0, sizeof(info));
+	info.xlated_prog_len = size;
+	info.xlated_prog_insns = (__u64)(unsigned long)buf;
+	len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.xlated_prog_len != size) {
+		fprintf(stderr, "libbpf_loader: xlated instructions: %s\n", strerror(errno));
+		exit(3);
+	}
+	/* The kernel clears the pointer rather than failing when its raw-dump policy
+	 * (kptr_restrict) hides the instructions; an empty file would compare as "different". */
+	if (size && !info.xlated_prog_insns) {
+		fputs("libbpf_loader: the kernel refused to dump xlated instructions\n", stderr);
+		exit(3);
+	}
+	f = fopen(out, "wb");
+	if (!f || fwrite(buf, 1, size, f) != size || fclose(f)) {
+		fprintf(stderr, "libbpf_loader: %s: %s\n", out, strerror(errno));
+		exit(3);
+	}
+	free(buf);
+}
+
+/*
+ * Load only the program called @name from a fresh copy of the object; returns 0 or errno.
+ * With --xlated, a program that loads has its xlated instructions written to @xlated_out.
+ */
+static int load_one(const char *path, const char *name, const char *xlated_out)
 {
 	struct bpf_object *obj;
-	struct bpf_program *prog;
+	struct bpf_program *prog, *target = NULL;
 	int err = 0;
 
 	obj = open_object(path, &err);
 	if (!obj)
 		return err;
-	bpf_object__for_each_program(prog, obj)
-		bpf_program__set_autoload(prog, strcmp(bpf_program__name(prog), name) == 0);
+	bpf_object__for_each_program(prog, obj) {
+		bool match = strcmp(bpf_program__name(prog), name) == 0;
+
+		bpf_program__set_autoload(prog, match);
+		if (match)
+			target = prog;
+	}
 	err = bpf_object__load(obj);
+	if (!err && xlated_out && target)
+		dump_xlated(bpf_program__fd(target), xlated_out);
 	bpf_object__close(obj);
 	return err < 0 ? -err : err;
 }
 
 static int usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s OBJ [--program NAME] [--log]\n", argv0);
+	fprintf(stderr, "usage: %s OBJ [--program NAME] [--log] [--xlated DIR]\n", argv0);
 	return 2;
 }
 
@@ -263,6 +334,8 @@ int main(int argc, char **argv)
 			g_want_log = true;
 		else if (strcmp(argv[a], "--program") == 0 && a + 1 < argc)
 			only = argv[++a];
+		else if (strcmp(argv[a], "--xlated") == 0 && a + 1 < argc)
+			g_xlated_dir = argv[++a];
 		else if (argv[a][0] != '-' && !path)
 			path = argv[a];
 		else
@@ -277,7 +350,7 @@ int main(int argc, char **argv)
 	capture_reset();
 	obj = open_object(path, &err);
 	if (!obj) {
-		emit(path, NULL, NULL, "error", err);
+		emit(path, NULL, NULL, "error", err, NULL);
 		return 0;
 	}
 	bpf_object__for_each_program(prog, obj) {
@@ -301,9 +374,14 @@ int main(int argc, char **argv)
 	}
 
 	for (i = 0; i < count; i++) {
+		char *xlated_out = NULL;
+
+		if (g_xlated_dir && asprintf(&xlated_out, "%s/%s.xlated", g_xlated_dir, names[i]) < 0)
+			die_oom();
 		capture_reset();
-		err = load_one(path, names[i]);
-		emit(path, names[i], sections[i], err ? "fail" : "ok", err);
+		err = load_one(path, names[i], xlated_out);
+		emit(path, names[i], sections[i], err ? "fail" : "ok", err, err ? NULL : xlated_out);
+		free(xlated_out);
 		free(names[i]);
 		free(sections[i]);
 	}

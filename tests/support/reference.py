@@ -51,12 +51,16 @@ def build_reference_loader() -> Path:
 
 
 def run_reference(obj: str | os.PathLike[str], *, log: bool = False,
-                  program: str | None = None, timeout: float = 120.0) -> list[dict[str, Any]]:
+                  program: str | None = None, xlated_dir: str | os.PathLike[str] | None = None,
+                  timeout: float = 120.0) -> list[dict[str, Any]]:
     """Run the libbpf loader on ``obj``; one dict per program, in libbpf's program order.
 
     Each dict has ``object``, ``program``, ``section``, ``verdict`` (``"ok"``/``"fail"``),
     ``errno`` (a name such as ``"EACCES"``, or ``None``) and ``errno_num``; with ``log=True``
     also ``log``, everything libbpf printed, including the verifier log of a failed load.
+    With ``xlated_dir`` (created if missing) every program that loads has the instructions
+    the kernel holds for it written to ``<xlated_dir>/<program>.xlated``, and its dict gets
+    ``xlated``, that path (see :func:`read_xlated`).
     If libbpf cannot open the object the list has one dict with ``program`` ``None`` and
     ``verdict`` ``"error"``.
     """
@@ -66,6 +70,9 @@ def run_reference(obj: str | os.PathLike[str], *, log: bool = False,
         cmd += ["--program", program]
     if log:
         cmd.append("--log")
+    if xlated_dir is not None:
+        Path(xlated_dir).mkdir(parents=True, exist_ok=True)
+        cmd += ["--xlated", os.fspath(xlated_dir)]
     r = subprocess.run(cmd, capture_output=True, timeout=timeout)
     if r.returncode != 0:
         raise ReferenceLoaderError(
@@ -76,3 +83,10 @@ def run_reference(obj: str | os.PathLike[str], *, log: bool = False,
         return [json.loads(line) for line in out.splitlines() if line.strip()]
     except json.JSONDecodeError as e:
         raise ReferenceLoaderError(f"unparsable output from {exe}: {e}\n{out[:2000]}") from e
+
+
+def read_xlated(row: dict[str, Any]) -> bytes | None:
+    """The xlated instructions libbpf's load of ``row``'s program left in the kernel, or
+    ``None`` when the row has none (the program failed, or no ``xlated_dir`` was given)."""
+    path = row.get("xlated")
+    return Path(path).read_bytes() if path else None
