@@ -51,7 +51,7 @@ from bpfdoctor.check import check_object
 from bpfdoctor.loader import LoadOptions
 n = ok = 0
 for path in sys.argv[1:]:
-    res = check_object(path, options=LoadOptions())
+    res = check_object(path, options=LoadOptions(all_maps=True))
     n += len(res.programs)
     ok += sum(p.verdict == "ok" for p in res.programs)
 print(json.dumps({"seconds": time.perf_counter() - t0, "programs": n, "ok": ok}))

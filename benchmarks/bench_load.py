@@ -53,7 +53,7 @@ def main() -> int:
 
     def ours() -> None:
         for o in objs:
-            check_object(o, options=LoadOptions())
+            check_object(o, options=LoadOptions(all_maps=True))
 
     def libbpf() -> None:
         for o in objs:

@@ -69,8 +69,9 @@ def attach_name(t: int | None) -> str | None:
 
 def check_program(spec: CollectionSpec, ps: ProgramSpec,
                   options: LoadOptions | None = None) -> tuple[ProgramResult, list[str]]:
-    """Load one program (with the maps it uses) and unload it again."""
-    opts = options or LoadOptions(stats=True)
+    """Load one program and unload it again.  By default every map of the object is created,
+    as libbpf does, so the verdict is libbpf's (see ``LoadOptions.all_maps``)."""
+    opts = options or LoadOptions(stats=True, all_maps=True)
     res = ProgramResult(name=ps.name, section=ps.section, type=type_name(ps.type),
                         attach=attach_name(ps.attach_type), verdict="ok")
     warnings: list[str] = []
@@ -95,6 +96,9 @@ def check_program(spec: CollectionSpec, ps: ProgramSpec,
         res.message = getattr(e, "verifier_message", None) or e.message
         if e.stage != "program":
             res.message = str(e)
+            if e.map and e.map not in ps.maps_used:
+                res.message += (f" (map '{e.map}' is not used by {ps.name}; it fails the load "
+                                "because every map of the object is created, as libbpf does)")
     return res, warnings
 
 

@@ -36,8 +36,11 @@ def main() -> None:
 @click.option("--verbose", "-v", is_flag=True, help="Show the whole verifier log of failures.")
 @click.option("--log-level", type=click.IntRange(0, 7), default=None,
               help="Verifier log level for the retry of a failed load (default 1, plus stats).")
+@click.option("--used-maps-only", is_flag=True,
+              help="Create only the maps each program uses (default: every map of the object, "
+                   "as libbpf does).")
 def check(objects: tuple[str, ...], programs: tuple[str, ...], as_json: bool, verbose: bool,
-          log_level: int | None) -> None:
+          log_level: int | None, used_maps_only: bool) -> None:
     """Load each program of each OBJECT on its own, one row per program."""
     from .check import check_object
     from .loader import LoadOptions
@@ -47,7 +50,7 @@ def check(objects: tuple[str, ...], programs: tuple[str, ...], as_json: bool, ve
     if not ok:
         click.echo(f"bpfdoctor: cannot use the bpf() system call: {reason}", err=True)
         sys.exit(EXIT_USAGE)
-    opts = LoadOptions(stats=True)
+    opts = LoadOptions(stats=True, all_maps=not used_maps_only)
     if log_level is not None:
         opts.retry_log_level = log_level | 4
     results = [check_object(o, programs=programs or None, options=opts) for o in objects]

@@ -80,6 +80,11 @@ class LoadOptions:
     kconfig: str | None = None
     """Extra kernel config (``CONFIG_X=y`` lines) for ``__kconfig`` externs, consulted before
     the system's config (libbpf's ``kconfig`` open option)."""
+    all_maps: bool = False
+    """Create every map of the object, not only those the loaded programs use.  libbpf does
+    this, so a map that cannot be created (e.g. a stack map whose size the tool sets at run
+    time) fails every program under libbpf; ``bpfdoctor check`` turns this on to give the same
+    verdict as libbpf, and says which map it was."""
 
 
 @dataclass
@@ -211,6 +216,8 @@ class Collection:
 
     # -- steps ------------------------------------------------------------------------------
     def _maps_needed(self, programs: list[str]) -> list[str]:
+        if self.options.all_maps:
+            return list(self.spec.maps)
         want: dict[str, None] = {}
         for n in programs:
             for m in self.spec.programs[n].maps_used:

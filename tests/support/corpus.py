@@ -277,7 +277,7 @@ def check_ours(obj: str | os.PathLike[str]) -> dict[str, _Ours]:
     from bpfdoctor.loader import LoadOptions
 
     try:
-        res = check_object(obj, options=LoadOptions())
+        res = check_object(obj, options=LoadOptions(all_maps=True))
     except Exception as e:  # a crash is a result to report here
         try:
             names = list(load_collection_spec(obj).programs)
@@ -286,7 +286,7 @@ def check_ours(obj: str | os.PathLike[str]) -> dict[str, _Ours]:
         out = {}
         for name in names:
             try:
-                one = check_object(obj, programs=[name], options=LoadOptions())
+                one = check_object(obj, programs=[name], options=LoadOptions(all_maps=True))
             except Exception as e2:
                 out[name] = _failed(e2)
                 continue
@@ -317,7 +317,7 @@ def our_xlated(obj: str | os.PathLike[str], program: str) -> bytes:
     from bpfdoctor.loader import Collection, LoadOptions
 
     spec = load_collection_spec(obj)
-    with Collection(spec, programs=[program], options=LoadOptions()) as coll:
+    with Collection(spec, programs=[program], options=LoadOptions(all_maps=True)) as coll:
         return bsys.prog_xlated(coll.programs[program].fd)
 
 
