@@ -37,11 +37,15 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from .btf.core import CoreRelocationError, CoreResult
     from .elf import load_collection_spec, read_collection_spec
+    from .externs import ExternDeclError, ExternResolutionError
     from .loader import Collection, LoadOptions, Map, Program
     from .spec import CollectionSpec, MapSpec, ProgramSpec
 
 _LAZY = {
+    "CoreRelocationError": "btf.core", "CoreResult": "btf.core",
+    "ExternDeclError": "externs", "ExternResolutionError": "externs",
     "load_collection_spec": "elf", "read_collection_spec": "elf",
     "Collection": "loader", "LoadOptions": "loader", "Map": "loader", "Program": "loader",
     "CollectionSpec": "spec", "MapSpec": "spec", "ProgramSpec": "spec",
@@ -59,9 +63,34 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "BTFError", "BTFLoadError", "BpfDoctorError", "Collection", "CollectionSpec",
-    "EndiannessError", "LinkError", "LoadError", "LoadOptions", "Map", "MapCreateError",
-    "MapSpec", "MapSpecError", "MissingBTFError", "NotELFError", "ObjectError", "Program",
-    "ProgramSpec", "RelocationError", "SectionError", "SyscallError", "TruncatedError",
-    "VerifierError", "WrongMachineError", "load_collection_spec", "read_collection_spec",
+    "BTFError",
+    "BTFLoadError",
+    "BpfDoctorError",
+    "Collection",
+    "CollectionSpec",
+    "CoreRelocationError",
+    "CoreResult",
+    "EndiannessError",
+    "ExternDeclError",
+    "ExternResolutionError",
+    "LinkError",
+    "LoadError",
+    "LoadOptions",
+    "Map",
+    "MapCreateError",
+    "MapSpec",
+    "MapSpecError",
+    "MissingBTFError",
+    "NotELFError",
+    "ObjectError",
+    "Program",
+    "ProgramSpec",
+    "RelocationError",
+    "SectionError",
+    "SyscallError",
+    "TruncatedError",
+    "VerifierError",
+    "WrongMachineError",
+    "load_collection_spec",
+    "read_collection_spec",
 ]

@@ -542,8 +542,12 @@ def load_program(ps: ProgramSpec, maps: dict[str, Map], btf_fd: FD | None,
         if local_btf is None:
             raise LoadError("program has CO-RE relocations but the object has no BTF",
                             program=ps.name, section=ps.section)
-        prepared, core_results = core.relocate(prepared, ps.core_relos, local_btf,
-                                               core.kernel_targets())
+        try:
+            prepared, core_results = core.relocate(prepared, ps.core_relos, local_btf,
+                                                   core.kernel_targets())
+        except core.CoreRelocationError as e:
+            e.program, e.section = ps.name, ps.section
+            raise
     insns = encode(prepared)
     attrs: dict[str, object] = dict(
         prog_type=ps.type, insns=insns, license=ps.license or "",
