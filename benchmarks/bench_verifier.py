@@ -115,7 +115,6 @@ def main() -> int:
     with tempfile.NamedTemporaryFile("w", suffix=".log") as f:
         f.write(text)
         f.flush()
-        del lines
 
         def streamed():  # type: ignore[no-untyped-def]
             with open(f.name) as stream:

@@ -199,22 +199,14 @@ class MapCreateError(LoadError):
     stage = "map"
 
 
-_NOT_ERROR_PREFIXES = ("processed ", "verification time", "stack depth",
-                       "max_states_per_insn", "cur state:", "old state:", ";", "from ",
-                       "func#", "Validating ", "Func#", "mark_precise", "last_idx")
-
-
 def verifier_error_line(log: list[str]) -> str | None:
-    """The verifier's own error line in ``log`` (see :attr:`VerifierError.verifier_message`)."""
-    import re
+    """The verifier's own error in ``log``, on one line (a multi-line error such as a
+    reference leak is joined with ``"; "``), as the log parser finds it: not the statistics,
+    state dumps (``cur state:``...), source or instruction lines around it."""
+    from .verifier.log import parse_log  # the parser imports this module
 
-    dump = re.compile(r"^(\d+: |\s*R\d+[_=]|\s*frame\d+:|\s*fp-)")
-    for line in reversed(log):
-        s = line.strip()
-        if not s or s.startswith(_NOT_ERROR_PREFIXES) or dump.match(s):
-            continue
-        return s
-    return None
+    lines = parse_log(log).error_lines
+    return "; ".join(line.strip() for line in lines) if lines else None
 
 
 class VerifierError(LoadError):
@@ -228,9 +220,8 @@ class VerifierError(LoadError):
 
     @property
     def verifier_message(self) -> str | None:
-        """The line the verifier used to explain the rejection.  Heuristic (the structured
-        parser lives in :mod:`bpfdoctor.verifier`): the last log line that is not part of the
-        statistics summary, an instruction or state dump, a source line or a path marker."""
+        """The verifier's explanation of the rejection, on one line (see
+        :func:`verifier_error_line`)."""
         return verifier_error_line(self.log)
 
     def __str__(self) -> str:
