@@ -34,7 +34,7 @@ def program_dict(p: ProgramResult) -> dict[str, Any]:
             "verified_insns": p.verified_insns,
         },
         "log_truncated": p.truncated,
-        "diagnosis": p.diagnosis,
+        "diagnosis": p.diagnosis.to_dict() if p.diagnosis is not None else None,
     }
 
 

@@ -4,6 +4,7 @@ of every failure (the verifier's error line and the end of its log)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from rich import box
 from rich.console import Console
@@ -11,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..check import ObjectResult, ProgramResult
+from .diagnosis import render_diagnosis
 
 _TAIL = 8
 
@@ -75,6 +77,10 @@ def render(objects: Sequence[ObjectResult], console: Console, *, verbose: bool =
             console.print()
             console.print(Text.assemble((f"{p.name}", "bold"), f" ({p.section}, {o.path}): ",
                                         (p.errno_name or "?", "red"), " ", p.message or ""))
+            if p.diagnosis is not None:
+                render_diagnosis(p.diagnosis, console, search=[str(Path(o.path).parent)])
+                if not verbose:
+                    continue
             tail = p.log if verbose else p.log[-_TAIL:]
             if tail:
                 if not verbose and len(p.log) > _TAIL:

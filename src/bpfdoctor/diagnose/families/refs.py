@@ -1,0 +1,1 @@
+"""Causes of the 'refs' family (being written)."""

@@ -1,0 +1,1 @@
+"""Causes of the 'reloc' family (being written)."""

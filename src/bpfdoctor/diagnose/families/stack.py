@@ -1,0 +1,1 @@
+"""Causes of the 'stack' family (being written)."""
