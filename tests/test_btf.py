@@ -902,3 +902,157 @@ def test_find_scan_and_index_agree() -> None:
     assert [indexed.find(n) for n in names] == by_scan
     assert indexed._name_index is not None
     assert by_scan[0] and not by_scan[5]
+
+
+# ------------------------------------------------------------------ vmlinux scan cache
+
+
+def _fresh_vmlinux(monkeypatch: pytest.MonkeyPatch, cache: Path | None) -> btf.Spec:
+    """kernel.vmlinux() in a state as if this were a new process, with its cache in
+    ``cache`` (or turned off)."""
+    if cache is None:
+        monkeypatch.setenv("BPFDOCTOR_NO_CACHE", "1")
+    else:
+        monkeypatch.delenv("BPFDOCTOR_NO_CACHE", raising=False)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    btf.kernel.clear_cache()
+    return btf.kernel.vmlinux()
+
+
+def _scan_files(cache: Path) -> list[Path]:
+    return sorted((cache / "bpfdoctor").glob("vmlinux-*.scan"))
+
+
+def _same_spec(a: btf.Spec, b: btf.Spec) -> None:
+    """Same records at the same offsets, same answers to lookups, same decoded types."""
+    assert list(a._offs) == list(b._offs)
+    assert a._names_u32() == b._names_u32()
+    assert list(a._index().order) == list(b._index().order)
+    for name in ("task_struct", "sk_buff", "int", "list_head", "no_such_type_xyz"):
+        assert a.find(name) == b.find(name)
+    for i in (1, 2, len(a.types) // 2, len(a.types) - 1):
+        assert a.types[i] == b.types[i]
+
+
+def test_vmlinux_scan_cache_is_written_then_used(monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    """The first process scans and saves; the next one loads the scan instead of scanning,
+    and gets exactly what a scan gives (the oracle: parse() with the cache off)."""
+    _vmlinux_raw()
+    try:
+        reference = _fresh_vmlinux(monkeypatch, None)
+        assert not (tmp_path / "bpfdoctor").exists()
+        first = _fresh_vmlinux(monkeypatch, tmp_path)
+        [saved] = _scan_files(tmp_path)
+        assert saved.stat().st_mode & 0o777 == 0o600
+        _same_spec(first, reference)
+
+        def no_scan(*args: object) -> None:
+            raise AssertionError("scanned although a valid cache exists")
+        monkeypatch.setattr(btf.wire, "scan", no_scan)
+        second = _fresh_vmlinux(monkeypatch, tmp_path)
+        _same_spec(second, reference)
+        assert marshal(second) == _vmlinux_raw()
+    finally:
+        btf.kernel.clear_cache()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip-payload", "flip-magic", "empty",
+                                    "wrong-offsets"])
+def test_vmlinux_scan_cache_damage_is_ignored(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                              damage: str) -> None:
+    """A damaged or mismatched cache file costs a rescan, never a wrong answer, and is
+    replaced by a good one."""
+    _vmlinux_raw()
+    try:
+        reference = _fresh_vmlinux(monkeypatch, None)
+        _fresh_vmlinux(monkeypatch, tmp_path)
+        [saved] = _scan_files(tmp_path)
+        good = saved.read_bytes()
+        blob = bytearray(good)
+        if damage == "truncate":
+            blob = blob[:len(blob) // 2]
+        elif damage == "flip-payload":
+            blob[len(blob) // 3] ^= 0x40
+        elif damage == "flip-magic":
+            blob[0] ^= 1
+        elif damage == "empty":
+            blob = bytearray()
+        else:  # consistent checksum, but the offsets describe some other BTF
+            from bpfdoctor.btf.kernel import _load_scan, _save_scan
+            state = _load_scan(str(saved))
+            assert state is not None
+            offs = list(state.offsets)
+            offs[-1] += 3
+            _save_scan(str(saved), btf.spec.ScanState(offs, state.name_order, state.name_keys))
+            blob = bytearray(saved.read_bytes())
+        saved.write_bytes(bytes(blob))
+        _same_spec(_fresh_vmlinux(monkeypatch, tmp_path), reference)
+        assert saved.read_bytes() == good
+    finally:
+        btf.kernel.clear_cache()
+
+
+def test_vmlinux_scan_cache_unwritable_dir(monkeypatch: pytest.MonkeyPatch,
+                                           tmp_path: Path) -> None:
+    """No place to write the cache is not an error (a file where the directory should be)."""
+    _vmlinux_raw()
+    (tmp_path / "bpfdoctor").write_bytes(b"not a directory")
+    try:
+        spec = _fresh_vmlinux(monkeypatch, tmp_path)
+        assert spec.find("task_struct", Kind.STRUCT)
+        assert list(tmp_path.iterdir()) == [tmp_path / "bpfdoctor"]
+    finally:
+        btf.kernel.clear_cache()
+
+
+def test_find_falls_back_to_the_index_for_common_offsets(
+        vmlinux: btf.Spec, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name offset shared by more records than a linear search is worth builds the index;
+    the answer is the same.  "" is not indexed, so use a name many FUNC_PROTO params share
+    as a record name instead: pick the most common record name offset."""
+    from collections import Counter
+
+    from bpfdoctor.btf import spec as specmod
+
+    off, count = Counter(vmlinux._name_offs()).most_common(2)[1]  # [0] is anonymous (0)
+    assert off and count > 1
+    name = vmlinux.string(off)
+    fresh = parse(_vmlinux_raw(), validate=False)
+    monkeypatch.setattr(specmod, "_SCAN_MAX_HITS", count - 1)
+    assert fresh.find(name) == vmlinux.find(name)
+    assert fresh._name_index is not None  # the search gave up and built the index
+    assert len(fresh.find(name)) >= count
+
+
+def test_type_records_behave_like_dataclasses() -> None:
+    """Field equality (name_off and Struct.kind_flag excluded), exact class match, readable
+    repr, mutability and unhashability, as the dataclasses they replace had."""
+    from bpfdoctor.btf import (
+        VOID,
+        Int,
+        IntEncoding,
+        Member,
+        Pointer,
+        Struct,
+        Union,
+        Void,
+    )
+
+    s = Struct("s", 8, [Member("a", 1, 0)], name_off=7)
+    assert s == Struct("s", 8, [Member("a", 1, 0, name_off=3)], kind_flag=True)
+    assert s != Struct("s", 8, [Member("a", 1, 32)])
+    assert s != Union("s", 8, [Member("a", 1, 0)])
+    assert Struct("s", 8) != "s"
+    assert repr(s) == ("Struct(name='s', size=8, members=[Member(name='a', type=1, "
+                       "offset_bits=0, bitfield_size=0)], kind_flag=False)")
+    assert repr(Int("int", 4, IntEncoding.SIGNED, 0, 32)).startswith("Int(name='int', size=4,")
+    assert Pointer() == Pointer("", 0) and Pointer(type=5).type == 5
+    assert Void() == VOID and repr(VOID) == "Void()"
+    assert Struct("s", 8).members == [] and Struct("t", 1).members is not Struct("t", 1).members
+    s.size = 16
+    assert s.size == 16
+    with pytest.raises(TypeError):
+        hash(s)
+    with pytest.raises(AttributeError):
+        s.nonexistent = 1  # type: ignore[attr-defined]

@@ -12,8 +12,6 @@ The library is the product; the ``bpfdoctor`` command is a thin layer over it::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 __version__ = "0.1.0"
 
 from .errors import (
@@ -36,6 +34,7 @@ from .errors import (
     WrongMachineError,
 )
 
+TYPE_CHECKING = False  # typing is not imported at run time: `import bpfdoctor` stays cheap
 if TYPE_CHECKING:
     from .btf.core import CoreRelocationError, CoreResult
     from .elf import load_collection_spec, read_collection_spec
@@ -52,7 +51,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     # Imported on first use so that `import bpfdoctor` (e.g. for the error classes) stays cheap.
     mod = _LAZY.get(name)
     if mod is None:

@@ -81,7 +81,9 @@ def check(objects: tuple[str, ...], programs: tuple[str, ...], as_json: bool, sa
               help="The object the log came from: adds C source lines and map names.")
 @click.option("--program", "-p", help="Which program of --object the log belongs to.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def explain(what: str, obj: str | None, program: str | None, as_json: bool) -> None:
+@click.option("--list", "list_all", is_flag=True, help="List every diagnosis code.")
+def explain(what: str, obj: str | None, program: str | None, as_json: bool,
+            list_all: bool) -> None:
     """Explain a diagnosis CODE or SLUG (e.g. BD101, null-check-missing), or diagnose a
     verifier log pasted in FILE (or on standard input with '-'): a plain kernel log, libbpf or
     bpftool -d output, cilium/ebpf or bcc errors."""
@@ -92,6 +94,12 @@ def explain(what: str, obj: str | None, program: str | None, as_json: bool) -> N
     from .report.diagnosis import render_cause, render_diagnosis
 
     console = _console()
+    if list_all:
+        from .diagnose import causes
+
+        for c in sorted(causes(), key=lambda c: c.code):
+            click.echo(f"{c.code}  {c.slug:24s} {c.title}")
+        sys.exit(EXIT_OK)
     cause = lookup(what) if what != "-" and not Path(what).exists() else None
     if cause is not None:
         if as_json:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import errno as _errno
 import os
-from dataclasses import dataclass, field
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not imported at run time: `import bpfdoctor` stays cheap
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class BpfDoctorError(Exception):
@@ -133,16 +135,6 @@ class SyscallError(BpfDoctorError):
         self.op = op
         text = message or (os.strerror(errno) if errno != 524 else "Operation not supported")
         super().__init__(f"{op}: {errno_name(errno)}: {text}")
-
-
-@dataclass
-class LoadContext:
-    """What was being loaded when it failed, for the diagnosis layer."""
-
-    program: str | None = None
-    section: str | None = None
-    map: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class LoadError(BpfDoctorError):

@@ -11,18 +11,6 @@ Types refer to each other by type id, as on the wire; see :mod:`bpfdoctor.btf.ty
 from __future__ import annotations
 
 from . import kernel
-from .ext import (
-    CoreRelo,
-    CoreReloKind,
-    ExtInfo,
-    FuncInfo,
-    LineInfo,
-    marshal_ext,
-    marshal_func_info,
-    marshal_line_info,
-    parse_ext,
-)
-from .fixup import fixup_datasecs
 from .spec import POINTER_SIZE, Spec, TypeList, marshal, parse
 from .types import (
     BOOL,
@@ -58,6 +46,41 @@ from .types import (
     Void,
     Volatile,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (and re) at run time
+if TYPE_CHECKING:
+    from .ext import (
+        CoreRelo,
+        CoreReloKind,
+        ExtInfo,
+        FuncInfo,
+        LineInfo,
+        marshal_ext,
+        marshal_func_info,
+        marshal_line_info,
+        parse_ext,
+    )
+    from .fixup import fixup_datasecs
+
+# .BTF.ext and DATASEC fix-ups are only needed to load objects; importing them on first use
+# keeps "kernel BTF ready for CO-RE" (import + vmlinux() + find()) a few milliseconds shorter.
+_LAZY = {
+    "CoreRelo": "ext", "CoreReloKind": "ext", "ExtInfo": "ext", "FuncInfo": "ext",
+    "LineInfo": "ext", "marshal_ext": "ext", "marshal_func_info": "ext",
+    "marshal_line_info": "ext", "parse_ext": "ext", "fixup_datasecs": "fixup",
+}
+
+
+def __getattr__(name: str) -> object:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{mod}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BOOL", "CHAR", "POINTER_SIZE", "SIGNED", "VOID", "Array", "Const", "CoreRelo",

@@ -10,10 +10,11 @@ were handed out (and so may have been modified) or added.
 from __future__ import annotations
 
 import struct
+import sys
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from operator import itemgetter
-from typing import overload
 
 from ..errors import BTFError
 from . import wire
@@ -40,6 +41,10 @@ from .types import (
 )
 from .wire import ByteOrder
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (and re) at run time
+if TYPE_CHECKING:
+    from typing import overload
+
 POINTER_SIZE = 8
 """BPF is a 64-bit target; libbpf likewise assumes 8-byte pointers in BPF object BTF."""
 
@@ -65,10 +70,12 @@ class TypeList(Sequence[Type]):
     def __len__(self) -> int:
         return self._spec.type_count
 
-    @overload
-    def __getitem__(self, i: int) -> Type: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Type]: ...
+    if TYPE_CHECKING:
+        @overload
+        def __getitem__(self, i: int) -> Type: ...
+        @overload
+        def __getitem__(self, i: slice) -> list[Type]: ...
+
     def __getitem__(self, i: int | slice) -> Type | list[Type]:
         if isinstance(i, slice):
             return [self._spec.type_by_id(j) for j in range(*i.indices(len(self)))]
@@ -103,22 +110,46 @@ class _NameIndex:
     stable, so equal names keep id order) and a lookup is two bisections.  For vmlinux this
     builds faster than a dict of lists filled in a Python loop; the first ``find()`` pays."""
 
-    __slots__ = ("_keys", "_order")
+    __slots__ = ("keys", "order")
 
     def __init__(self, name_offs: Sequence[int]) -> None:
-        self._order = sorted(range(len(name_offs)), key=name_offs.__getitem__)
-        self._keys: Sequence[int] = (itemgetter(*self._order)(name_offs)
-                                     if len(self._order) > 1 else list(name_offs))
+        self.order: Sequence[int] = sorted(range(len(name_offs)), key=name_offs.__getitem__)
+        self.keys: Sequence[int] = (itemgetter(*self.order)(name_offs)
+                                    if len(self.order) > 1 else list(name_offs))
+
+    @classmethod
+    def presorted(cls, order: Sequence[int], keys: Sequence[int]) -> _NameIndex:
+        """An index saved earlier (``order`` and ``keys`` as built by the constructor)."""
+        index = cls.__new__(cls)
+        index.order, index.keys = order, keys
+        return index
 
     def get(self, off: int) -> list[int]:
         """Indexes (ascending) of the records named by string offset ``off``."""
-        lo = bisect_left(self._keys, off)
-        hi = bisect_right(self._keys, off, lo)
-        return self._order[lo:hi]
+        lo = bisect_left(self.keys, off)
+        hi = bisect_right(self.keys, off, lo)
+        return list(self.order[lo:hi])
 
 
 _SCAN_LOOKUPS = 24
-"""Name lookups answered by a linear scan before a sorted name index is built."""
+"""Name lookups answered by a linear search before a sorted name index is built."""
+
+_SCAN_MAX_HITS = 64
+"""Records sharing one name after which a linear search gives up for the sorted index."""
+
+
+class ScanState:
+    """What parsing and indexing learnt about a type section, as plain data that can be
+    saved: each record's word offset (plus the end offset), and the name index (record
+    indexes sorted by name offset, and those name offsets)."""
+
+    __slots__ = ("name_keys", "name_order", "offsets")
+
+    def __init__(self, offsets: Sequence[int], name_order: Sequence[int],
+                 name_keys: Sequence[int]) -> None:
+        self.offsets = offsets
+        self.name_order = name_order
+        self.name_keys = name_keys
 
 
 class _NoSuchType(BTFError):
@@ -147,18 +178,20 @@ class Spec:
                                    base._strtab if base is not None else None)
         self._words: memoryview = memoryview(b"")
         self._raw: memoryview = memoryview(b"")
-        self._offs: list[int] = [0]
+        self._offs: Sequence[int] = [0]
         self._objs: list[Type | None] = []
         self._touched: set[int] = set()
         self._name_index: _NameIndex | None = None
-        self._name_offs_cache: Sequence[int] | None = None
-        self._name_off_set: frozenset[int] = frozenset()
+        self._name_bytes: bytes | None = None  # see _names_u32()
         self._scans = 0
 
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    def _from_wire(cls, raw: bytes, byteorder: ByteOrder, base: Spec | None) -> Spec:
+    def _from_wire(cls, raw: bytes, byteorder: ByteOrder, base: Spec | None,
+                   scanned: ScanState | None = None) -> Spec:
+        """Parse ``raw``; ``scanned`` is a :meth:`scan_state` saved from the same bytes, which
+        skips the record scan (see :mod:`bpfdoctor.btf.kernel`)."""
         hdr = wire.parse_header(raw, byteorder)
         spec = cls(byteorder=byteorder, base=base)
         spec.flags = hdr.flags
@@ -170,12 +203,40 @@ class Spec:
         tstart = hdr.hdr_len + hdr.type_off
         spec._raw = memoryview(raw)[tstart:tstart + hdr.type_len]
         spec._words = wire.word_view(spec._raw, byteorder)
-        offs = wire.scan(spec._words, spec.first_id)
+        offs: Sequence[int]
+        if scanned is not None:
+            offs = scanned.offsets
+            n = len(offs) - 1
+            if (n < 0 or offs[0] != 0 or offs[-1] != len(spec._words)
+                    or len(scanned.name_order) != n or len(scanned.name_keys) != n):
+                raise BTFError("saved scan does not match this BTF")
+            spec._name_index = _NameIndex.presorted(scanned.name_order, scanned.name_keys)
+        else:
+            offs = wire.scan(spec._words, spec.first_id)
         spec._offs = offs
         spec._objs = [None] * (len(offs) - 1)
         return spec
 
-    def _name_offs(self) -> list[int] | tuple[int, ...]:
+    def scan_state(self) -> ScanState:
+        """The record offsets and the name index (built now if it was not), so that the next
+        parse of the same bytes skips the scan and the sort.  Parsed records only: types
+        added or replaced later are not part of it."""
+        index = self._index()
+        return ScanState(self._offs, index.order, index.keys)
+
+    def _names_u32(self) -> bytes:
+        """Name offset of every parsed record, in id order, as big-endian u32s: searching it
+        with ``bytes.find`` answers "which records have this name" at C speed.  Big-endian
+        because CPython's search tests a needle's last byte first, and the low byte of an
+        offset is rarely a match where the high byte (almost always 0) nearly always is."""
+        if self._name_bytes is None:
+            names = array("I", self._name_offs())
+            if sys.byteorder == "little":
+                names.byteswap()
+            self._name_bytes = names.tobytes()
+        return self._name_bytes
+
+    def _name_offs(self) -> Sequence[int]:
         """Raw name offsets of the parsed records, in id order (gathered at C speed)."""
         starts = self._offs[:-1]
         if not starts:  # nothing parsed from bytes: a spec built only with add()
@@ -316,37 +377,37 @@ class Spec:
                 ids.append(k)
         return found + [self.first_id + k for k in sorted(set(ids))]
 
-    def _records_named(self, off: int, scan: bool) -> list[int]:
-        """Record indexes whose name offset is ``off``.  The first few lookups scan the name
-        offsets at C speed (``tuple.index``), which is cheaper than sorting 100k+ names for a
-        process that only looks up a handful (one CO-RE object, one attach target); after
-        ``_SCAN_LOOKUPS`` lookups the sorted index is built and used."""
-        if scan:
-            if self._name_offs_cache is None:
-                self._name_offs_cache = self._name_offs() if self._objs else ()
-                self._name_off_set = frozenset(self._name_offs_cache)
-            names = self._name_offs_cache
-            out: list[int] = []
-            if off not in self._name_off_set:  # most offsets_of() hits are string tails
-                return out
-            i = -1
-            while True:
-                try:
-                    i = names.index(off, i + 1)  # type: ignore[attr-defined]
-                except ValueError:
-                    return out
-                out.append(i)
+    def _records_named(self, off: int, scan: bool) -> Sequence[int]:
+        """Record indexes whose name offset is ``off``.
+
+        The first few lookups search the records' name offsets, packed as u32s, with
+        ``bytes.find``: a process typically looks up only a handful of names (one CO-RE
+        object, one attach target), and sorting 100k+ offsets would cost more than all of
+        them.  After ``_SCAN_LOOKUPS`` lookups, or for an offset so common that the search
+        would crawl, the sorted index is built and used."""
+        if scan and self._name_index is None:
+            found = self._search_names(off)
+            if found is not None:
+                return found
         return self._index().get(off)
+
+    def _search_names(self, off: int) -> list[int] | None:
+        names = self._names_u32()
+        needle = off.to_bytes(4, "big")
+        out: list[int] = []
+        pos = names.find(needle)
+        while pos >= 0:
+            if not pos & 3:  # a match straddling two entries is not one
+                out.append(pos >> 2)
+                if len(out) > _SCAN_MAX_HITS:
+                    return None
+            pos = names.find(needle, pos + 1)
+        return out
 
     def _index(self) -> _NameIndex:
         """Name offsets of the records parsed from bytes, sorted, for bisection."""
         if self._name_index is None:
-            names = self._name_offs_cache
-            if names is None:
-                names = self._name_offs() if self._objs else ()
-            self._name_index = _NameIndex(names)
-            self._name_offs_cache = None
-            self._name_off_set = frozenset()
+            self._name_index = _NameIndex(self._name_offs() if self._objs else ())
         return self._name_index
 
     def find_one(self, name: str, kind: type[Type] | Kind | None = None) -> int:
@@ -466,7 +527,8 @@ def _refs(t: Type) -> Iterator[tuple[str, int]]:
 
 
 def parse(raw: bytes | bytearray | memoryview, *, byteorder: ByteOrder = "little",
-          base: Spec | None = None, validate: bool = True) -> Spec:
+          base: Spec | None = None, validate: bool = True,
+          scanned: ScanState | None = None) -> Spec:
     """Parse a ``.BTF`` section or a ``/sys/kernel/btf`` file.
 
     ``base`` makes it split BTF (a kernel module's): ids and string offsets continue after
@@ -476,10 +538,13 @@ def parse(raw: bytes | bytearray | memoryview, *, byteorder: ByteOrder = "little
     always checked.  ``validate`` (the default) also decodes every type and checks every
     string offset and type id (:meth:`Spec.validate`); the kernel BTF readers turn it off, as
     the kernel has checked its own BTF and checking 130k types costs seconds.  Without it, a
-    bad offset or id surfaces as ``BTFError`` when that type is first used."""
+    bad offset or id surfaces as ``BTFError`` when that type is first used.
+
+    ``scanned`` is :meth:`Spec.scan_state` of an earlier parse of exactly these bytes; it is
+    trusted beyond a check of its bounds, so only pass one whose provenance is checked."""
     if byteorder not in ("little", "big"):
         raise ValueError(f"byteorder must be 'little' or 'big', not {byteorder!r}")
-    spec = Spec._from_wire(bytes(raw), byteorder, base)
+    spec = Spec._from_wire(bytes(raw), byteorder, base, scanned)
     if validate:
         spec.validate()
     return spec

@@ -14,8 +14,6 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
-from dataclasses import dataclass
-from typing import Literal
 
 from ..errors import BTFError
 from .strings import StringTable
@@ -49,7 +47,13 @@ from .types import (
     Volatile,
 )
 
-ByteOrder = Literal["little", "big"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (and re) at run time
+if TYPE_CHECKING:
+    from typing import Literal
+
+    ByteOrder = Literal["little", "big"]
+else:
+    ByteOrder = str  # at run time only a name to import; the checks compare the values
 
 MAGIC = 0xEB9F
 VERSION = 1
@@ -78,16 +82,26 @@ def struct_prefix(byteorder: ByteOrder) -> str:
     return "<" if byteorder == "little" else ">"
 
 
-@dataclass(frozen=True, slots=True)
 class Header:
-    """``struct btf_header`` (a longer ``hdr_len`` is allowed if the tail is zeros)."""
+    """``struct btf_header`` (a longer ``hdr_len`` is allowed if the tail is zeros).
 
-    flags: int
-    hdr_len: int
-    type_off: int
-    type_len: int
-    str_off: int
-    str_len: int
+    A plain class rather than a dataclass: defining dataclasses is a noticeable part of the
+    import time that every kernel BTF user pays."""
+
+    __slots__ = ("flags", "hdr_len", "str_len", "str_off", "type_len", "type_off")
+
+    def __init__(self, flags: int, hdr_len: int, type_off: int, type_len: int, str_off: int,
+                 str_len: int) -> None:
+        self.flags = flags
+        self.hdr_len = hdr_len
+        self.type_off = type_off
+        self.type_len = type_len
+        self.str_off = str_off
+        self.str_len = str_len
+
+    def __repr__(self) -> str:
+        return (f"Header(flags={self.flags}, hdr_len={self.hdr_len}, type_off={self.type_off}, "
+                f"type_len={self.type_len}, str_off={self.str_off}, str_len={self.str_len})")
 
 
 def parse_header(raw: bytes, byteorder: ByteOrder) -> Header:
