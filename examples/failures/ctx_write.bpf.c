@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // EXPECT: EACCES invalid bpf_context access off=8 size=4
+// DIAG: ctx-access
 /*
  * ctx_write.bpf.c: writing a context field the program type may only read.  struct
  * __sk_buff is the same C struct for every skb program type, but the kernel decides per type

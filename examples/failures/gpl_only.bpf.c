@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // EXPECT: EINVAL cannot call GPL-restricted function from non-GPL compatible program
+// DIAG: gpl-only
 /*
  * gpl_only.bpf.c: a program whose license string is not GPL-compatible calling a helper
  * the kernel marks gpl_only.  The memory-reading helpers (bpf_probe_read_user_str here,
@@ -39,7 +40,7 @@ int remember_path(struct trace_event_raw_sys_enter_openat *ctx)
 		return 0;
 	e->ts = bpf_ktime_get_ns();
 	e->tgid = bpf_get_current_pid_tgid() >> 32;
-	bpf_probe_read_user_str(e->path, sizeof(e->path), (const void *)ctx->filename);
+	bpf_probe_read_user_str(e->path, sizeof(e->path), (const void *)ctx->filename); /* BUG: GPL-only */
 	return 0;
 }
 

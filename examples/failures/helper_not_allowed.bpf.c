@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // EXPECT: EINVAL program of this type cannot use helper bpf_skb_store_bytes#9
+// DIAG: helper-not-allowed
 /*
  * helper_not_allowed.bpf.c: calling a helper the program type does not offer.  Each program
  * type has its own helper table.  A socket filter only decides how much of a packet a socket
@@ -27,8 +28,8 @@ int anonymise_capture(struct __sk_buff *skb)
 
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return skb->len;
-	/* BUG: socket filters may not modify the packet */
-	bpf_skb_store_bytes(skb, IP_SRC_OFF, &masked, sizeof(masked), 0);
+	/* socket filters may not modify the packet */
+	bpf_skb_store_bytes(skb, IP_SRC_OFF, &masked, sizeof(masked), 0);	/* BUG */
 	return skb->len;
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // EXPECT: EACCES unbounded memory access, make sure to bounds check
+// DIAG: unbounded-access
 /*
  * map_value_bounds.bpf.c: indexing an array inside a map value with a number the program
  * did not bound.  The verifier tracks the index's range; a value that may be anything

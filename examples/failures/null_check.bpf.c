@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // EXPECT: EACCES invalid mem access 'map_value_or_null'
+// DIAG: null-check-missing
 /*
  * null_check.bpf.c: the most common verifier rejection.  bpf_map_lookup_elem() returns
  * NULL when the key is absent, so its result has type map_value_or_null until the program

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // EXPECT: EACCES invalid access to packet
+// DIAG: packet-bounds
 /*
  * packet_bounds.bpf.c: reading packet data without first proving it is there.  Direct
  * packet access starts from ctx->data with a known-safe range of 0 bytes; only a comparison
@@ -29,8 +30,7 @@ int xdp_drop_icmp(struct xdp_md *ctx)
 	if (eth->h_proto != bpf_htons(ETH_P_IP))
 		return XDP_PASS;
 	ip = (void *)(eth + 1);
-	/* BUG: no check that the IPv4 header fits before data_end */
-	if (ip->protocol == IPPROTO_ICMP)
+	if (ip->protocol == IPPROTO_ICMP)	/* BUG: IPv4 header not checked against data_end */
 		return XDP_DROP;
 	return XDP_PASS;
 }

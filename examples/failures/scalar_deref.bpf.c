@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // EXPECT: EACCES invalid mem access 'scalar'
+// DIAG: scalar-deref
 /*
  * scalar_deref.bpf.c: dereferencing a number as if it were a pointer.  The tracepoint record
  * holds openat()'s filename argument as a user-space address; to the verifier it is just a

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // EXPECT: EACCES combined stack size of 2 calls is
+// DIAG: stack-too-large
 /*
  * stack_too_large.bpf.c: each function's stack fits in the 512-byte BPF stack, but a
  * BPF-to-BPF call stacks the callee's frame on top of the caller's, and the verifier limits
@@ -50,7 +51,7 @@ int classify_payload(struct __sk_buff *skb)
 
 	if (bpf_skb_load_bytes(skb, PAYLOAD_OFF, head, sizeof(head)))
 		return TC_ACT_OK;
-	key = head[0] == 'X' && tail_has_marker(skb) && head[HEAD_LEN - 1] == 'X';
+	key = head[0] == 'X' && tail_has_marker(skb) && head[HEAD_LEN - 1] == 'X';	/* BUG: 288 + 272 bytes of frames */
 	count = bpf_map_lookup_elem(&matches, &key);
 	if (count)
 		__sync_fetch_and_add(count, 1);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // EXPECT: EINVAL infinite loop detected at insn
+// DIAG: loop-unbounded
 /*
  * unbounded_loop.bpf.c: a loop the verifier cannot prove terminates.  Since Linux 5.3 the
  * verifier accepts bounded loops by simulating them, iteration by iteration, until the exit
@@ -38,8 +39,8 @@ int xdp_wait_ready(struct xdp_md *ctx)
 
 	if (!c)
 		return XDP_PASS;
-	/* BUG: spins until user space flips the flag; nothing bounds the wait */
-	while (!*(volatile __u32 *)&c->ready)
+	/* spins until user space flips the flag; nothing bounds the wait */
+	while (!*(volatile __u32 *)&c->ready)	/* BUG */
 		;
 	__sync_fetch_and_add(&c->passes, 1);
 	return XDP_PASS;

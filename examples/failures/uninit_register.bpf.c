@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // EXPECT: EACCES R2 !read_ok
+// DIAG: uninit-register
 /*
  * uninit_register.bpf.c: reading a register nothing has written.  A BPF program starts with
  * only R1 (the context pointer) and R10 (the frame pointer) defined; every other register is
@@ -26,8 +27,8 @@ int xdp_count_bytes(struct xdp_md *ctx)
 	__u32 zero = 0;
 	__u64 len, *total;
 
-	/* BUG: XDP programs get one argument, ctx in R1; R2 was never written */
-	asm volatile("%[len] = r2" : [len] "=r"(len));
+	/* XDP programs get one argument, ctx in R1: nothing ever wrote R2 */
+	asm volatile("%[len] = r2" : [len] "=r"(len));	/* BUG: reads R2 */
 	total = bpf_map_lookup_elem(&rx_bytes, &zero);
 	if (total)
 		__sync_fetch_and_add(total, len);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // EXPECT: EINVAL Expected an initialized dynptr
+// DIAG: uninit-stack
 /*
  * uninit_stack.bpf.c: an uninitialised stack object passed to a helper.  `ptr` lives on the
  * stack and is only set up by bpf_ringbuf_reserve_dynptr() when O_CREAT is present; on the
@@ -34,7 +35,7 @@ int log_creates(struct trace_event_raw_sys_enter_openat *ctx)
 
 	if (flags & O_CREAT_FLAG)
 		bpf_ringbuf_reserve_dynptr(&events, sizeof(flags), 0, &ptr);
-	bpf_dynptr_write(&ptr, 0, &flags, sizeof(flags), 0);
+	bpf_dynptr_write(&ptr, 0, &flags, sizeof(flags), 0);	/* BUG: ptr unset without O_CREAT */
 	bpf_ringbuf_submit_dynptr(&ptr, 0);
 	return 0;
 }

@@ -1,1 +1,300 @@
-"""Causes of the 'helpers' family (being written)."""
+"""Causes of the 'helpers' family (BD3xx): calls to helpers and kfuncs the kernel refuses.
+
+Also holds the small log-reading utilities the other families of this group share (the
+helper a ``call`` instruction names, the instruction that last wrote a register)."""
+
+from __future__ import annotations
+
+import re
+
+from ...verifier.log import Insn, VerifierLog
+from ..catalogue import register
+from ..model import Cause, Evidence, Match
+
+POISON_HELPER_ID = 195896080
+"""libbpf's poisoned CO-RE instruction (``call 0xbad2310``): a reloc cause, not a helper."""
+
+_CALL_NAME = re.compile(r"call ([A-Za-z_][\w.]*)#(-?\d+)")
+_CALL_ANY = re.compile(r"call (?!pc[+-])(\S+)")
+
+
+# --------------------------------------------------------------------------- shared utilities
+
+
+def first_match(ev: Evidence, pattern: re.Pattern[str]) -> tuple[str, re.Match[str]] | None:
+    """The first error line ``pattern`` finds something in, and the match."""
+    for line in ev.log.error_lines:
+        m = pattern.search(line)
+        if m:
+            return line, m
+    return None
+
+
+def call_at(log: VerifierLog, idx: int | None) -> tuple[str, int | None] | None:
+    """``(name, id)`` of the helper or kfunc called by instruction ``idx``, per the log's
+    disassembly (``call bpf_map_lookup_elem#1``, ``call bpf_obj_new_impl``); None when the
+    log does not show that instruction or it is not a call."""
+    if idx is None or idx not in log.insns:
+        return None
+    ins = log.insns[idx]
+    if ins.opcode != 0x85:
+        return None
+    m = _CALL_NAME.match(ins.text)
+    if m:
+        return m.group(1), int(m.group(2))
+    m2 = _CALL_ANY.match(ins.text)
+    return (m2.group(1), None) if m2 else None
+
+
+_WRITES = re.compile(r"^[rw](\d+) (?:[-+*/|&^%]|<<|>>|s>>)?= ")
+
+
+def last_writer(log: VerifierLog, reg: int, before: int | None) -> Insn | None:
+    """The last instruction on the reported path, before the one at path position of
+    ``before``, that set register ``reg``: a move/ALU into it, a load, or (for R0) a call."""
+    path = log.path
+    end = len(path)
+    if before is not None and before in path:
+        end = len(path) - 1 - path[::-1].index(before)
+    for idx in reversed(path[:end]):
+        if idx not in log.insns:
+            continue
+        ins = log.insns[idx]
+        m = _WRITES.match(ins.text)
+        if m and int(m.group(1)) == reg:
+            return ins
+        if ins.opcode == 0x85 and (reg == 0 or 1 <= reg <= 5):
+            return ins if reg == 0 else None
+    return None
+
+
+_MOVE = re.compile(r"^r(\d+) = r(\d+)$")
+
+
+def origin(log: VerifierLog, reg: int, before: int | None) -> tuple[Insn | None, Insn | None]:
+    """``(writer, source_call)``: the instruction that last set ``reg`` before ``before``, and,
+    following register-to-register moves back, the helper call whose result it holds (None
+    when the value does not come from a call)."""
+    writer = last_writer(log, reg, before)
+    cur, seen = writer, 0
+    while cur is not None and seen < 16:
+        if cur.opcode == 0x85:
+            return writer, cur
+        m = _MOVE.match(cur.text)
+        if m is None:
+            break
+        cur = last_writer(log, int(m.group(2)), cur.idx)
+        seen += 1
+    return writer, None
+
+
+def where(ev: Evidence, idx: int | None) -> str:
+    """`` (line N)`` for instruction ``idx``: from the log's source lines, else from the
+    object's BTF line info; ``""`` when neither knows it."""
+    if idx is None:
+        return ""
+    if idx in ev.log.insns:
+        src = ev.log.insns[idx].source
+        if src is not None and src.line:
+            return f" (line {src.line})"
+    if ev.program is not None:
+        rec = ev.program.source_line(idx)
+        if rec is not None and rec.line:
+            return f" (line {rec.line})"
+    return ""
+
+
+def _prog_type(ev: Evidence) -> str | None:
+    if ev.program is None:
+        return None
+    from ...sys import ProgType
+    try:
+        return ProgType(ev.program.type).name.lower()
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- matchers
+
+_UNKNOWN = re.compile(r"invalid func (\S+?)#(-?\d+)")
+
+
+def _helper_unknown(ev: Evidence) -> Match | None:
+    hit = first_match(ev, _UNKNOWN)
+    if hit is None or int(hit[1].group(2)) == POISON_HELPER_ID:
+        return None
+    name, hid = hit[1].group(1), int(hit[1].group(2))
+    label = f"helper #{hid}" if name == "unknown" else f"helper {name}#{hid}"
+    return Match(f"insn {ev.log.error_insn} calls {label}, which this kernel does not "
+                 "implement (it is newer than the kernel, or the id is wrong)",
+                 details={"helper": None if name == "unknown" else name, "helper_id": hid})
+
+
+_NOT_ALLOWED = re.compile(r"(?:program of this type cannot use helper|unknown func) "
+                          r"(\S+?)#(-?\d+)")
+
+
+def _helper_not_allowed(ev: Evidence) -> Match | None:
+    hit = first_match(ev, _NOT_ALLOWED)
+    if hit is None or int(hit[1].group(2)) == POISON_HELPER_ID:
+        return None
+    name, hid = hit[1].group(1), int(hit[1].group(2))
+    ptype = _prog_type(ev)
+    kind = f"{ptype} programs" if ptype else "this program type"
+    return Match(f"{name} (helper #{hid}) is not available to {kind}; the call is at insn "
+                 f"{ev.log.error_insn}{where(ev, ev.log.error_insn)}",
+                 details={"helper": name, "helper_id": hid, "prog_type": ptype})
+
+
+_ARG_TYPE = re.compile(r"^R(\d) type=(\S+) expected=(.+?)\s*$")
+
+
+def _helper_arg_type(ev: Evidence) -> Match | None:
+    hit = first_match(ev, _ARG_TYPE)
+    if hit is None:
+        return None
+    m = hit[1]
+    reg, got, want = int(m.group(1)), m.group(2), m.group(3)
+    if got == "inv":  # before 5.18 scalars were printed as 'inv'
+        got = "scalar"
+    call = call_at(ev.log, ev.log.error_insn)
+    callee = f"{call[0]}" if call else "the called function"
+    details: dict[str, object] = {"register": f"R{reg}", "arg": reg, "got": got,
+                                  "expected": [w.strip() for w in want.split(",")]}
+    if call:
+        details["helper"] = call[0]
+    writer, source = origin(ev.log, reg, ev.log.error_insn)
+    tail = ""
+    if source is not None:
+        made_by = call_at(ev.log, source.idx)
+        state = ev.log.error_state
+        rs = state.reg(reg) if state is not None else None
+        of_map = f"(&{rs.map_name})" if rs is not None and rs.map_name else ""
+        name = made_by[0] if made_by else "a call"
+        tail = f", the result of {name}{of_map} at insn {source.idx}{where(ev, source.idx)}"
+        details["from_call"] = name
+        details["from_insn"] = source.idx
+        if rs is not None and rs.map_name:
+            details["map"] = rs.map_name
+    elif writer is not None:
+        tail = f", set at insn {writer.idx} ({writer.text})"
+    if got.endswith("_or_null"):
+        tail += " that was not checked for NULL"
+    return Match(f"argument {reg} of {callee} (R{reg}) is {got}{tail}, but it must be "
+                 f"{want}", details=details)
+
+
+# helpers marked gpl_only; kfuncs (all GPL-only) since 5.13
+_GPL = re.compile(r"cannot call (?:GPL-restricted function|kernel function) from non-GPL "
+                  r"compatible program")
+
+
+def _gpl_only(ev: Evidence) -> Match | None:
+    if first_match(ev, _GPL) is None:
+        return None
+    call = call_at(ev.log, ev.log.error_insn)
+    lic = ev.program.license if ev.program is not None else None
+    if lic is None and ev.spec is not None:
+        lic = ev.spec.license
+    callee = call[0] if call else "a GPL-only helper or kfunc"
+    lic_text = f'"{lic}"' if lic else "not GPL-compatible"
+    return Match(f"{callee} at insn {ev.log.error_insn}{where(ev, ev.log.error_insn)} is "
+                 f"GPL-only and the program's license is {lic_text}",
+                 details={"helper": call[0] if call else None, "license": lic})
+
+
+_KFUNC = [
+    (re.compile(r"calling kernel function (\S+) is not allowed"), "not-allowed"),
+    (re.compile(r"kernel function (\S+) args#(\d+) (.+)$"), "arg"),
+    (re.compile(r"invalid kernel function call not eliminated in verifier pass"), "weak"),
+    (re.compile(r"kernel btf_id (\d+) is not a function"), "not-function"),
+]
+
+
+def _kfunc(ev: Evidence) -> Match | None:
+    for pattern, kind in _KFUNC:
+        hit = first_match(ev, pattern)
+        if hit is None:
+            continue
+        m = hit[1]
+        at = f"insn {ev.log.error_insn}{where(ev, ev.log.error_insn)}"
+        if kind == "not-allowed":
+            ptype = _prog_type(ev)
+            kind_of = f"{ptype} programs" if ptype else "this program type"
+            return Match(f"kfunc {m.group(1)} at {at} is not registered for {kind_of} in "
+                         "this kernel", details={"kfunc": m.group(1), "reason": kind,
+                                                 "prog_type": ptype})
+        if kind == "arg":
+            return Match(f"argument {m.group(2)} of kfunc {m.group(1)} at {at} has the "
+                         f"wrong type: {m.group(3)}",
+                         details={"kfunc": m.group(1), "arg": int(m.group(2)), "reason": kind})
+        if kind == "weak":
+            return Match("a __weak kfunc this kernel does not have is called on a reachable "
+                         "path; guard the call with bpf_ksym_exists()",
+                         details={"reason": kind})
+        return Match(f"the call at {at} names BTF id {m.group(1)}, which is not a function "
+                     "in the kernel's BTF", details={"btf_id": int(m.group(1)), "reason": kind})
+    return None
+
+
+register(Cause(
+    code="BD301", slug="helper-unknown", family="helpers", priority=60,
+    title="Call to a helper this kernel does not have",
+    explanation=("Helpers are numbered; each kernel knows the ids up to the last helper it "
+                 "was built with. A call to a higher id means the program was written for a "
+                 "newer kernel (or the id is corrupt), and the verifier cannot check or run "
+                 "a function it has no prototype for."),
+    fix=("Check for the helper at load time and fall back to an older one, e.g. with\n"
+         "if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop))\n"
+         "    bpf_loop(n, cb, &ctx, 0);\nelse\n    /* a bounded for loop */;\n"
+         "or require a kernel that has it."),
+    matcher=_helper_unknown))
+
+register(Cause(
+    code="BD302", slug="helper-not-allowed", family="helpers", priority=60,
+    title="Helper not available to this program type",
+    explanation=("Every program type has its own table of helpers, chosen for what that hook "
+                 "may safely do. Packet-rewriting helpers are reserved for tc and similar "
+                 "hooks, tracing helpers for tracing programs, and so on. Calling a helper "
+                 "outside its table is refused even if the kernel implements it."),
+    fix=("Move the logic to a program type that offers the helper (e.g. SEC(\"tc\") for\n"
+         "bpf_skb_store_bytes), or use a helper this type offers:\n"
+         "SEC(\"tc\")\nint rewrite(struct __sk_buff *skb) { bpf_skb_store_bytes(...); }"),
+    matcher=_helper_not_allowed))
+
+register(Cause(
+    code="BD303", slug="helper-arg-type", family="helpers", priority=70,
+    title="Helper argument of the wrong type",
+    explanation=("The verifier checks every argument of a helper call against the helper's "
+                 "prototype: a map argument must be a map pointer loaded from a map "
+                 "reference, a memory argument must point to stack, map value or packet "
+                 "memory, and so on. A register holding another kind of value (often a "
+                 "scalar, because the pointer was lost or never set) is refused."),
+    fix=("Pass the expected kind of value, e.g. a map by reference, a key on the stack:\n"
+         "__u32 key = 0;\nv = bpf_map_lookup_elem(&my_map, &key);"),
+    matcher=_helper_arg_type))
+
+register(Cause(
+    code="BD304", slug="gpl-only", family="helpers", priority=50,
+    title="GPL-only helper in a non-GPL program",
+    explanation=("Some helpers and kfuncs expose kernel internals (memory reads, tracing "
+                 "output) and are marked gpl_only. The kernel lets only programs whose "
+                 "license string is GPL-compatible (\"GPL\", \"GPL v2\", \"Dual BSD/GPL\", "
+                 "\"Dual MIT/GPL\", ...) call them."),
+    fix=("If the program may be licensed under the GPL, say so:\n"
+         "char LICENSE[] SEC(\"license\") = \"Dual BSD/GPL\";\n"
+         "otherwise avoid the GPL-only helper."),
+    matcher=_gpl_only))
+
+register(Cause(
+    code="BD305", slug="kfunc-unavailable", family="helpers", priority=55,
+    title="Kernel function (kfunc) call refused",
+    explanation=("kfuncs are kernel functions exported to BPF per program type, with their "
+                 "argument types checked against the kernel's BTF. The call is refused when "
+                 "the kfunc is not registered for this program type, when an argument does "
+                 "not match its BTF prototype, or when a __weak kfunc the kernel does not "
+                 "have is still called on a path the verifier can reach."),
+    fix=("Use the kfunc from a program type it is registered for, pass arguments of its BTF\n"
+         "types, and guard optional kfuncs:\n"
+         "if (bpf_ksym_exists(bpf_kfunc_name))\n    bpf_kfunc_name(...);"),
+    matcher=_kfunc))
