@@ -25,6 +25,12 @@ def _unknown(ev: Evidence) -> Match | None:
     msg = ev.message
     if msg:
         return Match(f"the verifier said: {msg}")
+    if ev.error is not None:
+        if ev.error.stage != "program":
+            # failed before the verifier ran (map creation, BTF, extern...): the error says why
+            return Match(f"the load failed before verification: {ev.error}")
+        if not ev.error.log:
+            return Match(f"the kernel refused the program without a verifier log: {ev.error}")
     return Match("the kernel refused the program and its log gives no reason")
 
 
