@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS=(clang-19 llvm-19 bpftool libbpf-dev libbpf-tools gcc make libc6-dev util-linux)
+APT_PKGS=(clang-19 llvm-19 bpftool libbpf-dev libbpf-tools linux-source-6.12 gcc make libc6-dev util-linux xz-utils)
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 

@@ -94,9 +94,9 @@ def check_program(spec: CollectionSpec, ps: ProgramSpec,
 
         res.stats = parse_summary(e.log)
         res.message = getattr(e, "verifier_message", None) or e.message
-        from .diagnose import diagnose_error
-
-        res.diagnosis = diagnose_error(e, ps, spec)
+        e.program_spec = e.program_spec or ps
+        e.collection_spec = e.collection_spec or spec
+        res.diagnosis = e.diagnosis
         if e.stage != "program":
             res.message = str(e)
             if e.map and e.map not in ps.maps_used:

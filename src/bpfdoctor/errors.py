@@ -163,10 +163,28 @@ class LoadError(BpfDoctorError):
         self.map = map
         self.section = section
         self.truncated = truncated
-        self.diagnosis: Any = None
+        self._diagnosis: Any = None
+        self.program_spec: Any = None
+        """The ProgramSpec being loaded, when known (set by the loader): source lines and
+        map names for the diagnosis."""
+        self.collection_spec: Any = None
         self.core_relocations: list[Any] = []
         """Outcome of the program's CO-RE relocations (set by the loader)."""
         super().__init__(message)
+
+    @property
+    def diagnosis(self) -> Any:
+        """The :class:`~bpfdoctor.diagnose.Diagnosis` of this failure, computed on first use
+        from the log, the errno and the specs the loader attached."""
+        if self._diagnosis is None:
+            from .diagnose import diagnose_error
+
+            self._diagnosis = diagnose_error(self, self.program_spec, self.collection_spec)
+        return self._diagnosis
+
+    @diagnosis.setter
+    def diagnosis(self, value: Any) -> None:
+        self._diagnosis = value
 
     @property
     def errno_name(self) -> str | None:

@@ -193,6 +193,12 @@ class Collection:
                                                 self.options, local_btf=spec.btf,
                                                 externs=self.externs)
             self._populate_prog_arrays()
+        except LoadError as e:
+            self.close()
+            e.collection_spec = spec
+            if e.program_spec is None and len(names) == 1:
+                e.program_spec = spec.programs[names[0]]
+            raise
         except BaseException:
             self.close()
             raise
@@ -576,6 +582,7 @@ def load_program(ps: ProgramSpec, maps: dict[str, Map], btf_fd: FD | None,
             fd, result = _load_with_log_policy(ps, attrs, opts)
         except LoadError as e:
             e.core_relocations = core_results
+            e.program_spec = ps
             raise
     finally:
         if attach_obj is not None:

@@ -84,6 +84,10 @@ def test_verifier_error_carries_log() -> None:
     assert any(line.startswith("processed ") for line in e.log)  # stats were asked for
     assert any("@ null_deref.bpf.c:" in line for line in e.log)  # line info reached the kernel
     assert not e.truncated
+    # the library diagnoses on demand, with the C line from the object's line info
+    d = e.diagnosis
+    assert d.slug == "null-check-missing" and d.registers["R0"].startswith("map_value_or_null")
+    assert d.source is not None and d.source.text == "return *v;"
 
     # A log buffer too small for the whole story keeps its tail and says so; errno is kept.
     with pytest.raises(VerifierError) as ei:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from ..spec import CollectionSpec, ProgramSpec
 
 _EVIDENCE_MAX = 12
+_PATH_MAX = 8
+_REG = re.compile(r"\bR(\d{1,2})\b")
 
 
 def diagnose(ev: Evidence) -> Diagnosis:
@@ -38,7 +41,24 @@ def _build(code: str, slug: str, title: str, explanation: str, fix: str, m: Matc
     return Diagnosis(code=code, slug=slug, title=title, summary=m.summary,
                      explanation=explanation, fix=fix, source=source_for(ev, insn), insn=insn,
                      verifier_message=ev.message or None, evidence=lines[:_EVIDENCE_MAX],
-                     details=m.details)
+                     details=m.details, registers=_named_registers(ev),
+                     path=list(ev.log.branches)[-_PATH_MAX:])
+
+
+def _named_registers(ev: Evidence) -> dict[str, str]:
+    """The verifier's state of each register the error message names, at the error."""
+    names = sorted({int(n) for n in _REG.findall(ev.message)})
+    if not names:
+        return {}
+    state = ev.log.error_state
+    if state is None:
+        return {}
+    out = {}
+    for n in names:
+        r = state.reg(n)
+        if r is not None:
+            out[f"R{n}"] = r.raw
+    return out
 
 
 def source_for(ev: Evidence, insn: int | None) -> SourceLoc | None:

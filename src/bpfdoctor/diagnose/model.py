@@ -96,6 +96,11 @@ class Diagnosis:
     verifier_message: str | None
     evidence: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    registers: dict[str, str] = field(default_factory=dict)
+    """State of the registers the error names (``R0`` → ``map_value_or_null(...)``), as the
+    verifier knew it at the failing instruction."""
+    path: list[tuple[int, int]] = field(default_factory=list)
+    """Branches (``from X to Y``) the failing path took."""
 
     def to_dict(self) -> dict[str, Any]:
         """The ``diagnosis`` object of ``bpfdoctor check --json`` (version 1)."""
@@ -111,4 +116,6 @@ class Diagnosis:
             "verifier_message": self.verifier_message,
             "evidence": list(self.evidence),
             "details": dict(self.details),
+            "registers": dict(self.registers),
+            "path": [list(b) for b in self.path],
         }

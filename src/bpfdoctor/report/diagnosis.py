@@ -47,6 +47,11 @@ def render_diagnosis(d: Diagnosis, console: Console, *, search: list[str] | None
             console.print(Text(f"{indent}> {d.source.line:5d} | {d.source.text}", style="bold"))
     if d.insn is not None:
         console.print(Text(f"{indent}instruction {d.insn}", style="dim"))
+    for reg, state in d.registers.items():
+        console.print(Text(f"{indent}{reg} = {state}", style="yellow"))
+    if d.path:
+        hops = ", ".join(f"{a}->{b}" for a, b in d.path)
+        console.print(Text(f"{indent}path: branches taken {hops}", style="dim"))
     for e in d.evidence[:6]:
         console.print(Text(f"{indent}| {e}", style="dim"))
     console.print(Text(f"{indent}fix: ", style="green") + Text(d.fix.splitlines()[0]))
