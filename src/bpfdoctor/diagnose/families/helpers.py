@@ -7,111 +7,13 @@ from __future__ import annotations
 
 import re
 
-from ...verifier.log import Insn, VerifierLog
 from ..catalogue import register
 from ..model import Cause, Evidence, Match
+from ._common import call_at, first_match, origin, prog_type, where, writer
 
 POISON_HELPER_ID = 195896080
 """libbpf's poisoned CO-RE instruction (``call 0xbad2310``): a reloc cause, not a helper."""
 
-_CALL_NAME = re.compile(r"call ([A-Za-z_][\w.]*)#(-?\d+)")
-_CALL_ANY = re.compile(r"call (?!pc[+-])(\S+)")
-
-
-# --------------------------------------------------------------------------- shared utilities
-
-
-def first_match(ev: Evidence, pattern: re.Pattern[str]) -> tuple[str, re.Match[str]] | None:
-    """The first error line ``pattern`` finds something in, and the match."""
-    for line in ev.log.error_lines:
-        m = pattern.search(line)
-        if m:
-            return line, m
-    return None
-
-
-def call_at(log: VerifierLog, idx: int | None) -> tuple[str, int | None] | None:
-    """``(name, id)`` of the helper or kfunc called by instruction ``idx``, per the log's
-    disassembly (``call bpf_map_lookup_elem#1``, ``call bpf_obj_new_impl``); None when the
-    log does not show that instruction or it is not a call."""
-    if idx is None or idx not in log.insns:
-        return None
-    ins = log.insns[idx]
-    if ins.opcode != 0x85:
-        return None
-    m = _CALL_NAME.match(ins.text)
-    if m:
-        return m.group(1), int(m.group(2))
-    m2 = _CALL_ANY.match(ins.text)
-    return (m2.group(1), None) if m2 else None
-
-
-_WRITES = re.compile(r"^[rw](\d+) (?:[-+*/|&^%]|<<|>>|s>>)?= ")
-
-
-def last_writer(log: VerifierLog, reg: int, before: int | None) -> Insn | None:
-    """The last instruction on the reported path, before the one at path position of
-    ``before``, that set register ``reg``: a move/ALU into it, a load, or (for R0) a call."""
-    path = log.path
-    end = len(path)
-    if before is not None and before in path:
-        end = len(path) - 1 - path[::-1].index(before)
-    for idx in reversed(path[:end]):
-        if idx not in log.insns:
-            continue
-        ins = log.insns[idx]
-        m = _WRITES.match(ins.text)
-        if m and int(m.group(1)) == reg:
-            return ins
-        if ins.opcode == 0x85 and (reg == 0 or 1 <= reg <= 5):
-            return ins if reg == 0 else None
-    return None
-
-
-_MOVE = re.compile(r"^r(\d+) = r(\d+)$")
-
-
-def origin(log: VerifierLog, reg: int, before: int | None) -> tuple[Insn | None, Insn | None]:
-    """``(writer, source_call)``: the instruction that last set ``reg`` before ``before``, and,
-    following register-to-register moves back, the helper call whose result it holds (None
-    when the value does not come from a call)."""
-    writer = last_writer(log, reg, before)
-    cur, seen = writer, 0
-    while cur is not None and seen < 16:
-        if cur.opcode == 0x85:
-            return writer, cur
-        m = _MOVE.match(cur.text)
-        if m is None:
-            break
-        cur = last_writer(log, int(m.group(2)), cur.idx)
-        seen += 1
-    return writer, None
-
-
-def where(ev: Evidence, idx: int | None) -> str:
-    """`` (line N)`` for instruction ``idx``: from the log's source lines, else from the
-    object's BTF line info; ``""`` when neither knows it."""
-    if idx is None:
-        return ""
-    if idx in ev.log.insns:
-        src = ev.log.insns[idx].source
-        if src is not None and src.line:
-            return f" (line {src.line})"
-    if ev.program is not None:
-        rec = ev.program.source_line(idx)
-        if rec is not None and rec.line:
-            return f" (line {rec.line})"
-    return ""
-
-
-def _prog_type(ev: Evidence) -> str | None:
-    if ev.program is None:
-        return None
-    from ...sys import ProgType
-    try:
-        return ProgType(ev.program.type).name.lower()
-    except ValueError:
-        return None
 
 
 # --------------------------------------------------------------------------- matchers
@@ -120,10 +22,10 @@ _UNKNOWN = re.compile(r"invalid func (\S+?)#(-?\d+)")
 
 
 def _helper_unknown(ev: Evidence) -> Match | None:
-    hit = first_match(ev, _UNKNOWN)
-    if hit is None or int(hit[1].group(2)) == POISON_HELPER_ID:
+    hit = first_match(_UNKNOWN, ev.log.error_lines)
+    if hit is None or int(hit.group(2)) == POISON_HELPER_ID:
         return None
-    name, hid = hit[1].group(1), int(hit[1].group(2))
+    name, hid = hit.group(1), int(hit.group(2))
     label = f"helper #{hid}" if name == "unknown" else f"helper {name}#{hid}"
     return Match(f"insn {ev.log.error_insn} calls {label}, which this kernel does not "
                  "implement (it is newer than the kernel, or the id is wrong)",
@@ -135,11 +37,11 @@ _NOT_ALLOWED = re.compile(r"(?:program of this type cannot use helper|unknown fu
 
 
 def _helper_not_allowed(ev: Evidence) -> Match | None:
-    hit = first_match(ev, _NOT_ALLOWED)
-    if hit is None or int(hit[1].group(2)) == POISON_HELPER_ID:
+    hit = first_match(_NOT_ALLOWED, ev.log.error_lines)
+    if hit is None or int(hit.group(2)) == POISON_HELPER_ID:
         return None
-    name, hid = hit[1].group(1), int(hit[1].group(2))
-    ptype = _prog_type(ev)
+    name, hid = hit.group(1), int(hit.group(2))
+    ptype = prog_type(ev)
     kind = f"{ptype} programs" if ptype else "this program type"
     return Match(f"{name} (helper #{hid}) is not available to {kind}; the call is at insn "
                  f"{ev.log.error_insn}{where(ev, ev.log.error_insn)}",
@@ -150,10 +52,10 @@ _ARG_TYPE = re.compile(r"^R(\d) type=(\S+) expected=(.+?)\s*$")
 
 
 def _helper_arg_type(ev: Evidence) -> Match | None:
-    hit = first_match(ev, _ARG_TYPE)
+    hit = first_match(_ARG_TYPE, ev.log.error_lines)
     if hit is None:
         return None
-    m = hit[1]
+    m = hit
     reg, got, want = int(m.group(1)), m.group(2), m.group(3)
     if got == "inv":  # before 5.18 scalars were printed as 'inv'
         got = "scalar"
@@ -163,7 +65,9 @@ def _helper_arg_type(ev: Evidence) -> Match | None:
                                   "expected": [w.strip() for w in want.split(",")]}
     if call:
         details["helper"] = call[0]
-    writer, source = origin(ev.log, reg, ev.log.error_insn)
+    setter = writer(ev.log, reg, ev.log.error_insn)
+    producer = origin(ev.log, reg, ev.log.error_insn)
+    source = producer if producer is not None and producer.opcode == 0x85 else None
     tail = ""
     if source is not None:
         made_by = call_at(ev.log, source.idx)
@@ -176,8 +80,8 @@ def _helper_arg_type(ev: Evidence) -> Match | None:
         details["from_insn"] = source.idx
         if rs is not None and rs.map_name:
             details["map"] = rs.map_name
-    elif writer is not None:
-        tail = f", set at insn {writer.idx} ({writer.text})"
+    elif setter is not None:
+        tail = f", set at insn {setter.idx} ({setter.text})"
     if got.endswith("_or_null"):
         tail += " that was not checked for NULL"
     return Match(f"argument {reg} of {callee} (R{reg}) is {got}{tail}, but it must be "
@@ -190,7 +94,7 @@ _GPL = re.compile(r"cannot call (?:GPL-restricted function|kernel function) from
 
 
 def _gpl_only(ev: Evidence) -> Match | None:
-    if first_match(ev, _GPL) is None:
+    if first_match(_GPL, ev.log.error_lines) is None:
         return None
     call = call_at(ev.log, ev.log.error_insn)
     lic = ev.program.license if ev.program is not None else None
@@ -213,13 +117,13 @@ _KFUNC = [
 
 def _kfunc(ev: Evidence) -> Match | None:
     for pattern, kind in _KFUNC:
-        hit = first_match(ev, pattern)
+        hit = first_match(pattern, ev.log.error_lines)
         if hit is None:
             continue
-        m = hit[1]
+        m = hit
         at = f"insn {ev.log.error_insn}{where(ev, ev.log.error_insn)}"
         if kind == "not-allowed":
-            ptype = _prog_type(ev)
+            ptype = prog_type(ev)
             kind_of = f"{ptype} programs" if ptype else "this program type"
             return Match(f"kfunc {m.group(1)} at {at} is not registered for {kind_of} in "
                          "this kernel", details={"kfunc": m.group(1), "reason": kind,

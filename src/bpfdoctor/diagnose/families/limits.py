@@ -11,16 +11,16 @@ import re
 
 from ..catalogue import register
 from ..model import Cause, Evidence, Match
-from .helpers import first_match, where
+from ._common import first_match, where
 
 _DEPTH = re.compile(r"the call stack of (\d+) frames is too deep")
 
 
 def _call_depth(ev: Evidence) -> Match | None:
-    hit = first_match(ev, _DEPTH)
+    hit = first_match(_DEPTH, ev.log.error_lines)
     if hit is None:
         return None
-    frames = int(hit[1].group(1))
+    frames = int(hit.group(1))
     at = ev.log.error_insn
     loc = f" at insn {at}{where(ev, at)}" if at is not None else ""
     return Match(f"the chain of BPF-to-BPF calls{loc} reaches {frames} frames; the kernel "
@@ -32,9 +32,9 @@ _BACK_EDGE = re.compile(r"back-edge from insn (\d+) to (\d+)")
 
 
 def _loop_unbounded(ev: Evidence) -> Match | None:
-    hit = first_match(ev, _INFINITE)
+    hit = first_match(_INFINITE, ev.log.error_lines)
     if hit is not None:
-        at = int(hit[1].group(1))
+        at = int(hit.group(1))
         head = ev.log.insns[at].branch_to if at in ev.log.insns else None
         details: dict[str, object] = {"insn": at, "kind": "same-state"}
         tail = ""
@@ -44,9 +44,9 @@ def _loop_unbounded(ev: Evidence) -> Match | None:
         return Match(f"the verifier reached insn {at}{where(ev, at)} twice in the same "
                      f"state{tail}: nothing in the loop moves it towards its exit",
                      insn=at, details=details)
-    hit = first_match(ev, _BACK_EDGE)
+    hit = first_match(_BACK_EDGE, ev.log.error_lines)
     if hit is not None:
-        src, dst = int(hit[1].group(1)), int(hit[1].group(2))
+        src, dst = int(hit.group(1)), int(hit.group(2))
         return Match(f"insn {src} jumps back to insn {dst}, a loop, and this kernel (before "
                      "5.3, or an unprivileged load) does not accept loops",
                      insn=src, details={"from": src, "to": dst, "kind": "back-edge"})
@@ -59,19 +59,19 @@ _TOO_MANY_INSNS = re.compile(r"(?:too many instructions|program too large)", re.
 
 
 def _too_complex(ev: Evidence) -> Match | None:
-    hit = first_match(ev, _TOO_LARGE)
+    hit = first_match(_TOO_LARGE, ev.log.error_lines)
     if hit is not None:
-        n = int(hit[1].group(1))
+        n = int(hit.group(1))
         return Match(f"the verifier simulated {n} instructions without finishing (the limit "
                      "is 1000000): too many paths or loop iterations to explore",
                      details={"processed": n, "limit": 1_000_000})
-    hit = first_match(ev, _JUMPS)
+    hit = first_match(_JUMPS, ev.log.error_lines)
     if hit is not None:
-        n = int(hit[1].group(1))
+        n = int(hit.group(1))
         return Match(f"{n} branches were pending exploration at once (the limit is 8192)",
                      details={"pending_jumps": n, "limit": 8192})
     if ev.errno == E.E2BIG and (not ev.log.error_lines
-                                or first_match(ev, _TOO_MANY_INSNS) is not None):
+                                or first_match(_TOO_MANY_INSNS, ev.log.error_lines) is not None):
         return Match("the kernel refused the program as too large (E2BIG)",
                      details={"errno": "E2BIG"})
     return None

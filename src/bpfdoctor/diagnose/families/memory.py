@@ -14,7 +14,6 @@ The small helpers at the top (:func:`origin`, :func:`reg_at_error`, ...) are sha
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 from ...btf import Struct
 from ...errors import BTFError
@@ -23,109 +22,21 @@ from ...verifier.log import Insn, VerifierLog
 from ...verifier.regs import RegState
 from ..catalogue import register
 from ..model import Cause, Evidence, Match
-
-# --------------------------------------------------------------------------- shared helpers
-
-_MOV = re.compile(r"^[rw](\d+) = [rw](\d+)$")
-_WRITES = re.compile(r"^[rw](\d+) (?:[-+*/%&|^]|<<|>>|s>>|s/|s%)?=(?!=)")
-_CALL = re.compile(r"^call ([A-Za-z_][A-Za-z0-9_]*)")
-_STORE = re.compile(r"^(?:lock )?\*\((u8|u16|u32|u64) \*\)\(r(\d+) ([-+]\d+)\)")
-_LOAD = re.compile(r"^[rw]\d+ = \*\((u8|u16|u32|u64) \*\)\(r(\d+) ([-+]\d+)\)")
-
-
-def first_match(pattern: re.Pattern[str], lines: Iterable[str]) -> re.Match[str] | None:
-    """The first error line ``pattern`` finds (``search``), or None."""
-    for line in lines:
-        m = pattern.search(line)
-        if m:
-            return m
-    return None
-
-
-def path_before(log: VerifierLog, idx: int | None) -> list[int]:
-    """Instructions on the failing path before ``idx``, most recent first."""
-    path = log.path
-    if idx is not None and idx in path:
-        cut = len(path) - 1 - path[::-1].index(idx)
-        path = path[:cut]
-    return path[::-1]
-
-
-def writer(log: VerifierLog, reg: int, before: int | None) -> Insn | None:
-    """The last instruction on the failing path (before ``before``) that wrote ``reg``: an
-    assignment or ALU op on it, or a helper/kfunc call for R0."""
-    for idx in path_before(log, before):
-        if idx not in log.insns:
-            continue
-        ins = log.insns[idx]
-        if ins.opcode == 0x85:
-            if reg == 0 or (1 <= reg <= 5 and ins.is_helper_call):
-                return ins
-            continue
-        m = _WRITES.match(ins.text)
-        if m and int(m.group(1)) == reg:
-            return ins
-    return None
-
-
-def origin(log: VerifierLog, reg: int, before: int | None) -> Insn | None:
-    """Where the value in ``reg`` came from: :func:`writer`, followed back through plain
-    register moves (``r6 = r0``) to the call or load that produced it."""
-    seen = 0
-    ins = writer(log, reg, before)
-    while ins is not None and seen < 64:
-        m = _MOV.match(ins.text)
-        if not m:
-            return ins
-        seen += 1
-        ins = writer(log, int(m.group(2)), ins.idx)
-    return ins
-
-
-def callee(ins: Insn | None) -> str | None:
-    """``bpf_map_lookup_elem`` for ``call bpf_map_lookup_elem#1``; None for other insns."""
-    if ins is None or ins.opcode != 0x85:
-        return None
-    m = _CALL.match(ins.text)
-    return m.group(1) if m and not ins.text.startswith("call pc") else None
-
-
-def reg_at_error(ev: Evidence, reg: int) -> RegState | None:
-    """What the verifier knew about ``reg`` at the failing instruction (None without
-    states in the log)."""
-    st = ev.log.error_state
-    return st.reg(reg) if st is not None else None
-
-
-def error_insn(ev: Evidence) -> Insn | None:
-    return ev.log.error_instruction
-
-
-def insn_ref(ins: Insn | None, idx: int | None = None) -> str:
-    """``insn 9 (`lock *(u64 *)(r0 +0) += r1`)``, or ``insn 9``, or ``the failing
-    instruction`` when the log names none."""
-    if ins is not None:
-        return f"insn {ins.idx} (`{ins.text}`)"
-    return f"insn {idx}" if idx is not None else "the failing instruction"
-
-
-def access_of(ins: Insn | None) -> tuple[str, int, int, int] | None:
-    """``(kind, size, base register, offset)`` of a load or store instruction; kind is
-    ``read`` or ``write``."""
-    if ins is None:
-        return None
-    m = _STORE.match(ins.text)
-    kind = "write"
-    if m is None:
-        m = _LOAD.match(ins.text)
-        kind = "read"
-    if m is None:
-        return None
-    return kind, int(m.group(1)[1:]) // 8, int(m.group(2)), int(m.group(3))
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+from ._common import (
+    _MOV,
+    _WRITES,
+    access_of,
+    callee,
+    error_insn,
+    first_match,
+    insn_ref,
+    origin,
+    path_before,
+    plural,
+    prog_type,
+    reg_at_error,
+    writer,
+)
 
 
 def describe_origin(log: VerifierLog, reg: int, before: int | None,
@@ -428,7 +339,7 @@ def _ctx_access(ev: Evidence) -> Match | None:
     else:
         summary = (f"{where} accesses {plural(size, 'byte')} at offset {off} of the "
                    f"context, which this program type does not allow")
-    ptype = _prog_type(ev)
+    ptype = prog_type(ev)
     if ptype is not None:
         details["program_type"] = ptype
         summary = summary.replace("this program type", f"a {ptype} program")
@@ -476,16 +387,6 @@ def _ctx_field(ev: Evidence, off: int) -> str | None:
             if mem.name and start <= off < start + size:
                 return f"{name}.{mem.name}"
     return None
-
-
-def _prog_type(ev: Evidence) -> str | None:
-    """``socket_filter`` for the program's type, when the object is known."""
-    if ev.program is None:
-        return None
-    try:
-        return ProgType(ev.program.type).name.lower()
-    except ValueError:
-        return None
 
 
 register(Cause(

@@ -8,7 +8,7 @@ import re
 
 from ..catalogue import register
 from ..model import Cause, Evidence, Match
-from .helpers import first_match, last_writer, where
+from ._common import first_match, where, writer
 
 # 6.6+: "... R0 has smin=5 smax=5 should have been in [0, 1]" / "has unknown scalar value";
 # before: "... R0 has value (0x5; 0x0) should have been in (0x0; 0x1)"; and
@@ -37,10 +37,10 @@ def _describe(value: str) -> str:
 
 
 def _return_value(ev: Evidence) -> Match | None:
-    hit = first_match(ev, _RETVAL)
+    hit = first_match(_RETVAL, ev.log.error_lines)
     if hit is None:
         return None
-    m = hit[1]
+    m = hit
     where_ctx, reg = m.group(1), int(m.group(2))
     value = (_describe(m.group(4)) if m.group(4) is not None
              else f"a {m.group(5) or 'non-scalar'} pointer")
@@ -48,13 +48,13 @@ def _return_value(ev: Evidence) -> Match | None:
     details: dict[str, object] = {"register": f"R{reg}", "value": value, "allowed": allowed,
                                   "context": where_ctx}
     exit_insn = ev.log.error_insn
-    writer = last_writer(ev.log, reg, exit_insn)
+    setter = writer(ev.log, reg, exit_insn)
     insn = None
     set_at = ""
-    if writer is not None:
-        insn = writer.idx
-        details["set_at"] = writer.idx
-        set_at = f", set at insn {writer.idx}{where(ev, writer.idx)} ({writer.text})"
+    if setter is not None:
+        insn = setter.idx
+        details["set_at"] = setter.idx
+        set_at = f", set at insn {setter.idx}{where(ev, setter.idx)} ({setter.text})"
     want = f", but it must be in {allowed}" if allowed else ", but it must be a known scalar"
     return Match(f"at {where_ctx} R{reg} is {value}{set_at}{want}", insn=insn, details=details)
 
@@ -75,10 +75,10 @@ _INVALID = [
 
 def _invalid_insn(ev: Evidence) -> Match | None:
     for pattern in _INVALID:
-        hit = first_match(ev, pattern)
+        hit = first_match(pattern, ev.log.error_lines)
         if hit is None:
             continue
-        line = hit[0].strip()
+        line = hit.string.strip()
         at = ev.log.error_insn
         loc = f" (insn {at}{where(ev, at)})" if at is not None else ""
         return Match(f"the instruction stream is malformed: {line}{loc}",
@@ -91,17 +91,17 @@ _PTR_CMP = re.compile(r"R(\d+) pointer comparison prohibited")
 
 
 def _pointer_leak(ev: Evidence) -> Match | None:
-    hit = first_match(ev, _LEAK)
+    hit = first_match(_LEAK, ev.log.error_lines)
     at = ev.log.error_insn
     loc = f"insn {at}{where(ev, at)}" if at is not None else "an instruction"
     if hit is not None:
-        reg, dest = int(hit[1].group(1)), hit[1].group(2) or "the return value"
+        reg, dest = int(hit.group(1)), hit.group(2) or "the return value"
         return Match(f"{loc} stores the pointer in R{reg} into {dest}, which would reveal a "
                      "kernel address to an unprivileged program",
                      details={"register": f"R{reg}", "into": dest})
-    hit = first_match(ev, _PTR_CMP)
+    hit = first_match(_PTR_CMP, ev.log.error_lines)
     if hit is not None:
-        reg = int(hit[1].group(1))
+        reg = int(hit.group(1))
         return Match(f"{loc} compares the pointer in R{reg}, which an unprivileged program "
                      "may not do", details={"register": f"R{reg}", "into": None})
     return None

@@ -10,7 +10,7 @@ import re
 from ...verifier.log import VerifierLog
 from ..catalogue import register
 from ..model import Cause, Evidence, Match
-from .helpers import call_at, first_match, where
+from ._common import call_at, first_match, where
 
 _UNRELEASED = re.compile(r"Unreleased reference id=(\d+) alloc_insn=(\d+)")
 _LEAK = re.compile(r"(\S.*?) would lead to reference leak")
@@ -26,17 +26,17 @@ def _deciding_branch(log: VerifierLog, start: int) -> int | None:
 
 
 def _reference_leak(ev: Evidence) -> Match | None:
-    hit = first_match(ev, _UNRELEASED)
-    leak = first_match(ev, _LEAK)
+    hit = first_match(_UNRELEASED, ev.log.error_lines)
+    leak = first_match(_LEAK, ev.log.error_lines)
     if hit is None and leak is None:
         return None
     exit_insn = ev.log.error_insn
     if hit is None:
         assert leak is not None
         return Match(f"a reference acquired earlier is still held at the "
-                     f"{leak[1].group(1).split(' ')[0]} at insn {exit_insn}",
+                     f"{leak.group(1).split(' ')[0]} at insn {exit_insn}",
                      details={"exit_insn": exit_insn})
-    ref_id, alloc = int(hit[1].group(1)), int(hit[1].group(2))
+    ref_id, alloc = int(hit.group(1)), int(hit.group(2))
     call = call_at(ev.log, alloc)
     acquirer = call[0] if call else f"the call at insn {alloc}"
     details: dict[str, object] = {"ref_id": ref_id, "alloc_insn": alloc,
@@ -88,10 +88,10 @@ def _lock_taken(log: VerifierLog, before: int | None) -> int | None:
 
 def _lock_misuse(ev: Evidence) -> Match | None:
     for pattern, what in _LOCK:
-        hit = first_match(ev, pattern)
+        hit = first_match(pattern, ev.log.error_lines)
         if hit is None:
             continue
-        groups = hit[1].groups()
+        groups = hit.groups()
         text = what.format(*groups) if groups else what
         at = ev.log.error_insn
         details: dict[str, object] = {"problem": text}

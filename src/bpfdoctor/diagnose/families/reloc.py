@@ -8,7 +8,8 @@ from typing import Any
 
 from ..catalogue import register
 from ..model import Cause, Evidence, Match
-from .helpers import POISON_HELPER_ID, first_match, where
+from ._common import first_match, where
+from .helpers import POISON_HELPER_ID
 
 _POISON = re.compile(rf"invalid func unknown#{POISON_HELPER_ID}\b")
 
@@ -26,7 +27,7 @@ def _poisoned_at(ev: Evidence, insn: int | None) -> Any | None:
 
 
 def _core_relo_failed(ev: Evidence) -> Match | None:
-    if first_match(ev, _POISON) is None:
+    if first_match(_POISON, ev.log.error_lines) is None:
         return None
     at = ev.log.error_insn
     res = _poisoned_at(ev, at)
@@ -53,21 +54,21 @@ _NO_DIRECT = re.compile(r"no direct value access support for this map type")
 def _map_reloc(ev: Evidence) -> Match | None:
     at = ev.log.error_insn
     loc = f" at insn {at}" if at is not None else ""
-    hit = first_match(ev, _BAD_FD)
+    hit = first_match(_BAD_FD, ev.log.error_lines)
     if hit is not None:
-        fd = int(hit[1].group(1))
+        fd = int(hit.group(1))
         return Match(f"the map reference{loc} carries fd {fd}, which is not a map: the map "
                      "was not created or its fd was closed before the load",
                      details={"fd": fd})
-    hit = first_match(ev, _MAP_VALUE)
+    hit = first_match(_MAP_VALUE, ev.log.error_lines)
     if hit is not None:
-        size, off = int(hit[1].group(1)), int(hit[1].group(2))
+        size, off = int(hit.group(1)), int(hit.group(2))
         return Match(f"a global-variable reference{loc} points {off} bytes into a map value "
                      f"of {size} bytes", details={"value_size": size, "off": off})
-    hit = first_match(ev, _DIRECT) or first_match(ev, _NO_DIRECT)
+    hit = first_match(_DIRECT, ev.log.error_lines) or first_match(_NO_DIRECT, ev.log.error_lines)
     if hit is not None:
-        return Match(f"a direct reference into a map value{loc} is refused: {hit[0].strip()}",
-                     details={"message": hit[0].strip()})
+        return Match(f"a direct reference into a map value{loc} is refused: {hit.string.strip()}",
+                     details={"message": hit.string.strip()})
     return None
 
 

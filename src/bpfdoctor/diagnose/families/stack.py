@@ -15,7 +15,7 @@ from ...asm import slot_offsets
 from ...verifier.log import Insn, VerifierLog
 from ..catalogue import register
 from ..model import Cause, Evidence, Match
-from .memory import callee, first_match, insn_ref, path_before, plural, writer
+from ._common import callee, first_match, insn_ref, path_before, plural, writer
 
 _MAX_BPF_STACK = 512
 
