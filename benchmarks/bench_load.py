@@ -17,29 +17,21 @@ Usage: benchmarks/bench_load.py [--repeat N]   (needs root and the bpf() syscall
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "tests"))
+
+from _timing import timed  # noqa: E402
 
 from bpfdoctor.check import check_object  # noqa: E402
 from bpfdoctor.elf import load_collection_spec  # noqa: E402
 from bpfdoctor.loader import LoadOptions  # noqa: E402
 from support.build import compile_bpf, example_sources  # noqa: E402
 from support.reference import build_reference_loader  # noqa: E402
-
-
-def _best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), statistics.median(times)
 
 
 def main() -> int:
@@ -69,10 +61,10 @@ def main() -> int:
 
     ours()  # warm caches (kernel BTF, page cache) for both sides alike
     libbpf()
-    rows = [("in-process load", _best(ours, args.repeat)),
-            ("libbpf loader", _best(libbpf, args.repeat)),
-            ("bpfdoctor check CLI", _best(cli, args.repeat)),
-            ("parse only", _best(parse, args.repeat))]
+    rows = [("in-process load", timed(ours, args.repeat)),
+            ("libbpf loader", timed(libbpf, args.repeat)),
+            ("bpfdoctor check CLI", timed(cli, args.repeat)),
+            ("parse only", timed(parse, args.repeat))]
     print(f"{len(objs)} objects, {nprogs} programs, best/median of {args.repeat} runs")
     for name, (best, med) in rows:
         print(f"  {name:22s} {best * 1000:8.1f} ms  (median {med * 1000:8.1f} ms)")

@@ -17,14 +17,13 @@ Usage: benchmarks/bench_verifier.py [--iters N] [--repeat N] [--save FILE | --lo
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bpfdoctor.verifier import parse_log  # noqa: E402
@@ -80,13 +79,7 @@ def capture(iters: int) -> str:
         return "\n".join(coll.programs["churn"].log) + "\n"
 
 
-def timed(fn, repeat: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), statistics.median(times)
+from _timing import timed  # noqa: E402
 
 
 def main() -> int:
