@@ -266,3 +266,10 @@ def test_mutated_objects_only_raise_typed_errors(data: st.DataObject) -> None:
         read_collection_spec(bytes(raw), "mutated.o")
     except errors.BpfDoctorError:
         pass
+
+
+def test_ulong_map_attribute() -> None:
+    """``__ulong(map_extra, 3)`` (an anonymous one-value enum) is read like ``__uint``."""
+    obj = compile_bpf(DATA / "map_ulong.bpf.c", BUILD / "tests" / "map_ulong.bpf.o")
+    m = load_collection_spec(obj).maps["bloom"]
+    assert (m.type, m.max_entries, m.value_size, m.map_extra) == (MapType.BLOOM_FILTER, 64, 4, 3)

@@ -536,11 +536,15 @@ class _Reader:
         return spec
 
     def _uint_member(self, map_name: str, m: btfmod.Member) -> int:
-        """``__uint(name, N)`` is encoded as ``int (*name)[N]``."""
+        """``__uint(name, N)`` is encoded as ``int (*name)[N]``; ``__ulong(name, N)`` (newer
+        libbpf headers, for 64-bit values such as map_extra) as an anonymous one-value enum
+        ``enum { ... = N } name``."""
         assert self.btf is not None
         b = self.btf
-        ptr = b.type_by_id(b.resolve(m.type))
-        arr = b.type_by_id(b.resolve(ptr.type)) if isinstance(ptr, btfmod.Pointer) else None
+        t = b.type_by_id(b.resolve(m.type))
+        if isinstance(t, (btfmod.Enum, btfmod.Enum64)) and len(t.values) == 1:
+            return t.values[0].value & 0xFFFFFFFFFFFFFFFF
+        arr = b.type_by_id(b.resolve(t.type)) if isinstance(t, btfmod.Pointer) else None
         if not isinstance(arr, btfmod.Array):
             raise self._err(MapSpecError, f"map '{map_name}': '{m.name}' is not declared "
                             f"with __uint({m.name}, N)", section=".maps", symbol=map_name)

@@ -51,7 +51,30 @@ def _helper_not_allowed(ev: Evidence) -> Match | None:
 _ARG_TYPE = re.compile(r"^R(\d) type=(\S+) expected=(.+?)\s*$")
 
 
+_MAP_TYPE_ARG = re.compile(r"cannot pass map_type (\d+) into func (\S+?)#(\d+)")
+_ZERO_SIZE = re.compile(r"^R(\d+) invalid zero-sized read")
+
+
 def _helper_arg_type(ev: Evidence) -> Match | None:
+    mt = first_match(_MAP_TYPE_ARG, ev.log.error_lines)
+    if mt is not None:
+        from ...sys import MapType
+
+        num, func = int(mt.group(1)), mt.group(2)
+        try:
+            mname = MapType(num).name.lower()
+        except ValueError:
+            mname = f"type {num}"
+        return Match(f"{func} is called at insn {ev.log.error_insn}"
+                     f"{where(ev, ev.log.error_insn)} with a {mname} map, a map type it does "
+                     "not accept", details={"helper": func, "map_type": mname})
+    zs = first_match(_ZERO_SIZE, ev.log.error_lines)
+    if zs is not None:
+        call = call_at(ev.log, ev.log.error_insn)
+        callee = call[0] if call else "the called function"
+        return Match(f"{callee} gets a memory argument whose size (R{zs.group(1)}) may be 0 "
+                     f"at insn {ev.log.error_insn}{where(ev, ev.log.error_insn)}; the size "
+                     "must be proven to be at least 1", details={"register": f"R{zs.group(1)}"})
     hit = first_match(_ARG_TYPE, ev.log.error_lines)
     if hit is None:
         return None

@@ -309,6 +309,14 @@ register(Cause(
 
 _CTX = re.compile(r"invalid bpf_context access off=(-?\d+) size=(\d+)")
 _CTX_MODIFIED = re.compile(r"dereference of modified ctx ptr R(\d+) off=(-?\d+) disallowed")
+_CTX_OTHER = [
+    (re.compile(r"negative offset ctx ptr R(\d+) off=(-?\d+) disallowed"),
+     "accesses the context at a negative offset through R{0}"),
+    (re.compile(r"variable ctx access var_off=(\(.*?\)) disallowed"),
+     "accesses the context at a variable offset ({0})"),
+    (re.compile(r"BPF_ATOMIC stores into R(\d+) ctx is not allowed"),
+     "uses an atomic operation on the context through R{0}"),
+]
 
 
 def _ctx_access(ev: Evidence) -> Match | None:
@@ -321,6 +329,12 @@ def _ctx_access(ev: Evidence) -> Match | None:
         return Match(f"{where} dereferences R{reg}, the context pointer moved by {off} bytes; "
                      f"the context may only be accessed at constant offsets from the "
                      f"unmodified pointer", details={"register": reg, "off": off})
+    for pattern, what in _CTX_OTHER:
+        o = first_match(pattern, lines)
+        if o is not None:
+            return Match(f"{where} {what.format(*o.groups())}; the context may only be "
+                         "accessed with plain loads and stores at constant offsets from the "
+                         "unmodified pointer", details={"message": o.string.strip()})
     m = first_match(_CTX, lines)
     if m is None:
         return None

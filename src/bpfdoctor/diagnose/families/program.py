@@ -70,6 +70,7 @@ _INVALID = [
     re.compile(r"(BPF_\S+) uses reserved fields"),
     re.compile(r"^R(\d+) is invalid$"),
     re.compile(r"frame pointer is read only"),
+    re.compile(r"^div by zero$"),  # a constant divisor of 0 (BPF_K): refused as written
 ]
 
 

@@ -71,6 +71,10 @@ _LOCK = [
      "{0} while holding a bpf_spin_lock"),
     (re.compile(r"(?:bpf_spin_lock|bpf_res_spin_lock).* (?:is|are) not allowed"),
      "a bpf_spin_lock operation this context forbids"),
+    (re.compile(r"tracing progs cannot use bpf_spin_lock yet"),
+     "bpf_spin_lock in a tracing program, which may not take locks"),
+    (re.compile(r"bpf_spin_lock cannot be accessed directly by load/store"),
+     "a plain load or store of a struct bpf_spin_lock field"),
 ]
 
 
