@@ -38,7 +38,7 @@ def _table(objects: Sequence[ObjectResult]) -> Table:
     cols = [("Object", "left")] if many else []
     cols += [("Program", "left"), ("Type", "left"), ("Verdict", "left"), ("Errno", "left"),
              ("Insns", "right"), ("States", "right"), ("Peak", "right"),
-             ("Time(us)", "right"), ("Xlated(B)", "right")]
+             ("Time(us)", "right"), ("Xlated(B)", "right"), ("Diagnosis", "left")]
     for col, just in cols:
         table.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
     for o in objects:
@@ -46,13 +46,14 @@ def _table(objects: Sequence[ObjectResult]) -> Table:
         if o.error is not None or not o.programs:
             what = Text(f"ERROR ({o.error.kind})", style="bold magenta") if o.error else \
                 Text("no programs", style="yellow")
-            table.add_row(*first, "-", "-", what, *["-"] * 6)
+            table.add_row(*first, "-", "-", what, *["-"] * 7)
             continue
         for p in o.programs:
             s = p.stats
             table.add_row(*first, p.name, p.type, _verdict(p), p.errno_name or "-",
                           _num(s.insns_processed), _num(s.total_states), _num(s.peak_states),
-                          _num(s.verification_us), _num(p.xlated_bytes))
+                          _num(s.verification_us), _num(p.xlated_bytes),
+                          p.diagnosis.slug if p.diagnosis is not None else "")
             first = [""] if many else []
     return table
 
