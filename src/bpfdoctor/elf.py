@@ -596,7 +596,7 @@ class _Reader:
                             section=self.names[shndx], symbol=spec.name)
         if spec.type in _NO_BTF_KV:
             spec.key_type_id = spec.value_type_id = 0
-        spec.kernel_name = _sanitize(spec.name)[: BPF_OBJ_NAME_LEN - 1]
+        spec.kernel_name = kernel_object_name(spec.name)
         self.maps[spec.name] = spec
         self.map_by_sym[(shndx, offset)] = spec.name
 
@@ -966,6 +966,12 @@ def _is_data_section(name: str) -> bool:
 
 def _sanitize(name: str) -> str:
     return "".join(c if (c.isalnum() and c.isascii()) or c in "._" else "_" for c in name)
+
+
+def kernel_object_name(name: str) -> str:
+    """``name`` as the kernel accepts an object name: letters, digits, ``_`` and ``.`` only,
+    at most ``BPF_OBJ_NAME_LEN - 1`` characters."""
+    return _sanitize(name)[: BPF_OBJ_NAME_LEN - 1]
 
 
 def _internal_map_name(obj_name: str, section: str) -> str:

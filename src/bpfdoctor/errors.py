@@ -215,8 +215,7 @@ def verifier_error_line(log: list[str]) -> str | None:
     state dumps (``cur state:``...), source or instruction lines around it."""
     from .verifier.log import parse_log  # the parser imports this module
 
-    lines = parse_log(log).error_lines
-    return "; ".join(line.strip() for line in lines) if lines else None
+    return parse_log(log).error_one_line
 
 
 class VerifierError(LoadError):

@@ -639,6 +639,24 @@ def kallsyms_addresses(names: set[str]) -> dict[str, list[int]]:
     return hit
 
 
+def module_btf_fd(name: str) -> bsys.FD:
+    """An fd of the kernel BTF object of module ``name`` (``FileNotFoundError`` if no loaded
+    module has one).  Shared by extern resolution and the loader's attach-target lookup."""
+    for bid in bsys.btf_ids():
+        try:
+            fd = bsys.btf_get_fd_by_id(bid)
+        except SyscallError:
+            continue  # unloaded meanwhile
+        try:
+            info = bsys.btf_info(fd)
+            if info.kernel_btf and info.name == name:
+                return fd
+        except SyscallError:
+            pass
+        fd.close()
+    raise FileNotFoundError(E.ENOENT, f"no kernel BTF object for module {name}")
+
+
 class KernelSources:
     """Where :func:`resolve_externs` reads the running kernel from.  Tests pass a subclass
     with fixed answers; every method may raise ``OSError`` or a ``BpfDoctorError``."""
@@ -670,19 +688,7 @@ class KernelSources:
 
     def module_btf_fd(self, name: str) -> bsys.FD:
         """An fd of the kernel BTF object of module ``name``."""
-        for bid in bsys.btf_ids():
-            try:
-                fd = bsys.btf_get_fd_by_id(bid)
-            except SyscallError:
-                continue  # unloaded meanwhile
-            try:
-                info = bsys.btf_info(fd)
-                if info.kernel_btf and info.name == name:
-                    return fd
-            except SyscallError:
-                pass
-            fd.close()
-        raise FileNotFoundError(E.ENOENT, f"no kernel BTF object for module {name}")
+        return module_btf_fd(name)
 
     def kernel_version(self) -> int:
         return kernel_version()

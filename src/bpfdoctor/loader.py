@@ -28,6 +28,7 @@ from . import btf as btfmod
 from . import sys as bsys
 from .asm import Instruction, decode, encode
 from .asm.instruction import PSEUDO_MAP_FD, PSEUDO_MAP_VALUE
+from .elf import kernel_object_name
 from .errors import (
     BpfDoctorError,
     BTFLoadError,
@@ -36,7 +37,7 @@ from .errors import (
     SyscallError,
     VerifierError,
 )
-from .externs import ExternResolution, resolve_externs, sanitize_btf
+from .externs import ExternResolution, module_btf_fd, resolve_externs, sanitize_btf
 from .externs import kernel_version as _kernel_version
 from .sections import SecFlags
 from .spec import CollectionSpec, MapKind, MapSpec, PinType, ProgramSpec, extern_reference
@@ -477,27 +478,16 @@ def resolve_attach_btf(ps: ProgramSpec) -> tuple[int, FD | None]:
             continue
         ids = [i for i in mspec.find(want, kind) if i >= len(vm.types)]
         if ids:
-            return ids[0], _module_btf_fd(mod)
+            try:
+                return ids[0], module_btf_fd(mod)
+            except FileNotFoundError:
+                raise AttachTargetError(f"BTF object of module {mod} not found", target=name,
+                                        errno=E.ESRCH, program=ps.name,
+                                        section=ps.section) from None
     raise AttachTargetError(
         f"attach target '{name}' not found in kernel BTF (looked for {kind.__name__.lower()} "
         f"'{want}' in vmlinux and modules)", target=name, errno=E.ESRCH, program=ps.name,
         section=ps.section)
-
-
-def _module_btf_fd(module: str) -> FD:
-    for bid in bsys.btf_ids():
-        try:
-            fd = bsys.btf_get_fd_by_id(bid)
-        except SyscallError:
-            continue
-        try:
-            if bsys.btf_info(fd).name == module:
-                return fd
-        except SyscallError:
-            pass
-        fd.close()
-    raise AttachTargetError(f"BTF object of module {module} not found", target=module,
-                            errno=E.ESRCH)
 
 
 def prepare_instructions(ps: ProgramSpec, maps: dict[str, Map],
@@ -557,7 +547,7 @@ def load_program(ps: ProgramSpec, maps: dict[str, Map], btf_fd: FD | None,
     insns = encode(prepared)
     attrs: dict[str, object] = dict(
         prog_type=ps.type, insns=insns, license=ps.license or "",
-        name=_prog_name(ps.name), kern_version=ps.kernel_version or kernel_version_code(),
+        name=kernel_object_name(ps.name), kern_version=ps.kernel_version or kernel_version_code(),
         prog_flags=ps.flags, expected_attach_type=int(ps.attach_type or 0))
     if externs is not None and externs.fd_array:
         attrs["fd_array"] = externs.fd_array  # as libbpf: for every program of the object
@@ -590,11 +580,6 @@ def load_program(ps: ProgramSpec, maps: dict[str, Map], btf_fd: FD | None,
     prog = Program(ps.name, ps, fd, result)
     prog.core_relocations = core_results
     return prog
-
-
-def _prog_name(name: str) -> str:
-    return "".join(c if (c.isalnum() and c.isascii()) or c in "._" else "_"
-                   for c in name)[:15]
 
 
 def _load_with_log_policy(ps: ProgramSpec, attrs: dict[str, object],

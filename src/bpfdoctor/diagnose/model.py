@@ -48,8 +48,9 @@ class Evidence:
 
     @property
     def message(self) -> str:
-        """The verifier's error, all lines joined (empty when there is none)."""
-        return " ".join(self.log.error_lines) if self.log.error_lines else ""
+        """The verifier's error on one line, as ``VerifierError.verifier_message`` and the
+        check report give it (lines joined with ``"; "``; empty when there is none)."""
+        return self.log.error_one_line or ""
 
 
 @dataclass

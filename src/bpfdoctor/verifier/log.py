@@ -340,6 +340,11 @@ class VerifierLog:
         return "\n".join(self.error_lines) if self.error_lines else None
 
     @property
+    def error_one_line(self) -> str | None:
+        """The error on one line (lines joined with ``"; "``), as reports show it, or None."""
+        return "; ".join(line.strip() for line in self.error_lines) or None
+
+    @property
     def error_instruction(self) -> Insn | None:
         if self.error_insn is None or self.error_insn not in self._insns:
             return None
