@@ -1,0 +1,79 @@
+"""Which program and map types this kernel supports (library side of ``bpfdoctor probe``).
+
+Partial: program and map types only.  Helpers per type, kfuncs, the cache and the CLI
+command are not built yet.  Each answer carries the :class:`ProbeResult` it came from, so a
+caller can show the evidence rather than a bare yes/no.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+
+from ..sys import AttachType, MapType, ProgType
+from .minimal import ProbeResult, probe_map, probe_program, unsupported_errno
+
+# Program types whose trivial program the kernel rejects without an expected attach type
+# (the kernel's bpf_prog_load_check_attach requires one of a fixed set for these).
+DEFAULT_ATTACH: dict[int, int] = {
+    ProgType.CGROUP_SOCK_ADDR: AttachType.CGROUP_INET4_CONNECT,
+    ProgType.CGROUP_SOCKOPT: AttachType.CGROUP_GETSOCKOPT,
+    ProgType.SK_LOOKUP: AttachType.SK_LOOKUP,
+    ProgType.NETFILTER: AttachType.NETFILTER,
+}
+
+
+def verdict(result: ProbeResult) -> str:
+    """``supported``, ``refused`` (EPERM/EACCES: the kind exists but this environment
+    forbids it), ``unsupported`` (EINVAL/ENOTSUPP on a correctly shaped probe) or ``not
+    probed`` (no syscall was made); any other failure is ``unknown`` rather than a guess."""
+    if result.ok:
+        return "supported"
+    if result.errno is None:
+        return "not probed"
+    if result.errno in (_errno.EPERM, _errno.EACCES):
+        return "refused"
+    if unsupported_errno(result.errno):
+        return "unsupported"
+    return "unknown"
+
+
+def supports_prog_type(prog_type: ProgType | int,
+                       attach_type: AttachType | int | None = None) -> ProbeResult:
+    """Load the trivial program of ``prog_type`` (with its default attach type when the
+    kernel needs one) and return the evidence."""
+    at = DEFAULT_ATTACH.get(int(prog_type), 0) if attach_type is None else attach_type
+    return probe_program(prog_type, at, log=False)
+
+
+def supports_map_type(map_type: MapType | int) -> ProbeResult:
+    """Create the smallest map of ``map_type`` and return the evidence."""
+    return probe_map(map_type)
+
+
+# Tracing and lsm kinds need a BTF target; these vmlinux names exist on every kernel that has
+# the kind (bpf_fentry_test1 is the kernel's own test target, bpf_lsm_file_open an LSM hook).
+_BTF_KINDS: list[tuple[str, int, int, str]] = [
+    ("tp_btf", ProgType.TRACING, AttachType.TRACE_RAW_TP, "btf_trace_sched_switch"),
+    ("fentry", ProgType.TRACING, AttachType.TRACE_FENTRY, "bpf_fentry_test1"),
+    ("fexit", ProgType.TRACING, AttachType.TRACE_FEXIT, "bpf_fentry_test1"),
+    ("fmod_ret", ProgType.TRACING, AttachType.MODIFY_RETURN, "bpf_modify_return_test"),
+    ("iter", ProgType.TRACING, AttachType.TRACE_ITER, "bpf_iter_task"),
+    ("lsm", ProgType.LSM, AttachType.LSM_MAC, "bpf_lsm_file_open"),
+]
+
+
+def probe_btf_kinds() -> dict[str, ProbeResult | None]:
+    """One probe per tracing/lsm attach kind (per kind, not per type: on some machines
+    fentry is refused while tp_btf loads).  ``None`` when the target is not in vmlinux BTF."""
+    from ..btf.kernel import vmlinux
+    from ..btf.types import Func, Typedef
+
+    spec = vmlinux()
+    out: dict[str, ProbeResult | None] = {}
+    for kind, pt, at, target in _BTF_KINDS:
+        # tp_btf names a typedef (btf_trace_<tp>); the others a function, and some names
+        # (bpf_iter_task) are also structs, so the kind must be given.
+        ids = spec.find(target, Typedef if kind == "tp_btf" else Func)
+        out[kind] = (probe_program(pt, at, attach_btf_id=ids[0], target=target, log=False)
+                     if ids else None)
+    return out
