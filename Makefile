@@ -11,7 +11,7 @@ ARCHINC := /usr/include/$(shell gcc -dumpmachine 2>/dev/null)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-value \
               -Iexamples/include -I$(ARCHINC)
 
-EXAMPLE_SRCS := $(wildcard examples/*.bpf.c examples/failures/*.bpf.c)
+EXAMPLE_SRCS := $(wildcard examples/*.bpf.c examples/failures/*.bpf.c examples/env/*.bpf.c)
 EXAMPLE_OBJS := $(patsubst examples/%.bpf.c,$(BUILD)/examples/%.bpf.o,$(EXAMPLE_SRCS))
 
 .PHONY: all bootstrap examples demo test lint bench clean
