@@ -13,6 +13,12 @@ int missing_kfunc(struct __sk_buff *skb)
 {
 	return bpf_no_such_kfunc_xyz(skb->len);
 }
+#elif defined(TYPO_TARGET)
+SEC("fentry/do_unlinkatt")	/* one letter too many: the kernel has do_unlinkat */
+int missing_target(void *ctx)
+{
+	return 0;
+}
 #else
 SEC("fentry/no_such_function_xyz")
 int missing_target(void *ctx)

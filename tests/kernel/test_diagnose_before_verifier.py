@@ -28,6 +28,15 @@ def test_missing_attach_target() -> None:
     assert p.diagnosis.slug == "attach-target-missing"
     assert "no_such_function_xyz" in p.diagnosis.summary
     assert p.diagnosis.details["target"] == "no_such_function_xyz"
+    assert p.diagnosis.details["did_you_mean"] == []
+
+
+def test_attach_target_typo_did_you_mean() -> None:
+    """The closest names come from the running kernel's BTF."""
+    p = _check(compile_bpf(SRC, BUILD / "tests" / "load_time_typo.o", extra=["-DTYPO_TARGET"]))
+    assert p.diagnosis.slug == "attach-target-missing"
+    assert p.diagnosis.details["did_you_mean"][0] == "do_unlinkat"
+    assert "did you mean 'do_unlinkat'" in p.diagnosis.summary
 
 
 def test_missing_kfunc() -> None:

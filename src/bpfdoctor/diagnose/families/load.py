@@ -17,9 +17,17 @@ def _attach_target(ev: Evidence) -> Match | None:
         return None
     sec = ev.program.section if ev.program is not None else (e.section or "?")
     what = f"'{e.target}'" if e.target else "its target"
+    from ...probe.targets import close_targets
+
+    near = close_targets(sec, e.target or "")
+    hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+    evidence = [e.message]
+    if near:
+        evidence.append(f"closest names in this kernel's BTF: {', '.join(near)}")
     return Match(f"SEC(\"{sec}\") attaches to {what}, which this kernel does not have: "
-                 f"{e.message}", insn=0,
-                 evidence=[e.message], details={"target": e.target, "section": sec})
+                 f"{e.message}{hint}", insn=0,
+                 evidence=evidence, details={"target": e.target, "section": sec,
+                                             "did_you_mean": near})
 
 
 def _extern(ev: Evidence) -> Match | None:
