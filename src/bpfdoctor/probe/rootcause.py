@@ -54,9 +54,18 @@ def effective_caps(status: str | None = None) -> set[int]:
             status = Path("/proc/self/status").read_text()
         except OSError:
             return set()
+    return caps_from_status(status, "CapEff")
+
+
+def caps_from_status(status: str, field: str) -> set[int]:
+    """Capability numbers of one set (``CapEff``, ``CapPrm``, ``CapBnd``) of a
+    ``/proc/<pid>/status`` text; empty when the line is missing or malformed."""
     for line in status.splitlines():
-        if line.startswith("CapEff:"):
-            mask = int(line.split()[1], 16)
+        if line.startswith(field + ":"):
+            try:
+                mask = int(line.split()[1], 16)
+            except (IndexError, ValueError):
+                return set()
             return {i for i in range(64) if mask >> i & 1}
     return set()
 
