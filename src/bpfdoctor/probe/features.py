@@ -1,7 +1,7 @@
 """Which program and map types this kernel supports (library side of ``bpfdoctor probe``).
 
-Partial: program and map types only.  Helpers per type, kfuncs, the cache and the CLI
-command are not built yet.  Each answer carries the :class:`ProbeResult` it came from, so a
+Partial: program types, tracing/lsm attach kinds and map types.  Helpers per type, kfuncs
+and the per-kernel cache are not built yet.  Each answer carries the :class:`ProbeResult` it came from, so a
 caller can show the evidence rather than a bare yes/no.
 """
 
