@@ -50,6 +50,16 @@ class ObjectResult:
     def failed(self) -> bool:
         return any(p.verdict == "fail" for p in self.programs)
 
+    @property
+    def diagnosis(self) -> Any:
+        """The :class:`~bpfdoctor.diagnose.Diagnosis` of the object error (``None`` without
+        an error, or for errors no cause covers: a missing file, an unknown program name)."""
+        if self.error is None:
+            return None
+        from .diagnose.engine import diagnose_object_error
+
+        return diagnose_object_error(self.error)
+
 
 def type_name(t: int) -> str:
     try:

@@ -56,6 +56,7 @@ from .errors import (
     NotELFError,
     ObjectError,
     RelocationError,
+    StrippedError,
     TruncatedError,
     WrongMachineError,
 )
@@ -339,7 +340,7 @@ class _Reader:
     def _read_symbols(self) -> None:
         symtab = next((s for s in self.sections if isinstance(s, SymbolTableSection)), None)
         if symtab is None:
-            raise self._err(ObjectError, "object has no symbol table (was it stripped with "
+            raise self._err(StrippedError, "object has no symbol table (was it stripped with "
                             "`strip`? BPF objects need their symbols; use `llvm-strip -g`)")
         # Elf64_Sym records are decoded with struct: pyelftools' per-symbol parsing dominated
         # the time to read an object.

@@ -76,6 +76,12 @@ class EndiannessError(ObjectError):
     kind = "endianness"
 
 
+class StrippedError(ObjectError):
+    """The symbol table (and with it program and map names) was stripped away."""
+
+    kind = "stripped"
+
+
 class BTFError(ObjectError):
     """BTF or BTF.ext that cannot be parsed (corrupt, truncated, unknown kind)."""
 

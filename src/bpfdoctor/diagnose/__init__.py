@@ -6,8 +6,9 @@ for ``bpfdoctor explain``.
 """
 
 from .catalogue import causes, lookup, register
-from .engine import diagnose, diagnose_error, diagnose_log, source_for
+from .engine import diagnose, diagnose_error, diagnose_log, diagnose_object_error, source_for
 from .model import Cause, Diagnosis, Evidence, Match, SourceLoc
 
 __all__ = ["Cause", "Diagnosis", "Evidence", "Match", "SourceLoc", "causes", "diagnose",
-           "diagnose_error", "diagnose_log", "lookup", "register", "source_for"]
+           "diagnose_error", "diagnose_log", "diagnose_object_error", "lookup", "register",
+           "source_for"]

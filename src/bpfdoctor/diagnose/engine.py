@@ -11,7 +11,7 @@ from .catalogue import causes
 from .model import Diagnosis, Evidence, Match, SourceLoc
 
 if TYPE_CHECKING:
-    from ..errors import LoadError
+    from ..errors import LoadError, ObjectError
     from ..spec import CollectionSpec, ProgramSpec
 
 _EVIDENCE_MAX = 12
@@ -86,6 +86,21 @@ def diagnose_error(error: LoadError, program: ProgramSpec | None = None,
     ev = Evidence(log=parse_log(error.log), errno=error.errno, program=program, spec=spec,
                   error=error, core_relocations=list(getattr(error, "core_relocations", [])))
     return diagnose(ev)
+
+
+def diagnose_object_error(error: ObjectError) -> Diagnosis | None:
+    """The diagnosis of an object file the ELF reader refused (not BPF, byte order, corrupt,
+    BTF missing); ``None`` for object errors no cause covers (an unreadable file, a
+    program name not in the object), whose message is the whole story."""
+    ev = Evidence(log=parse_log([]), error=error)  # type: ignore[arg-type]
+    for cause in causes():
+        if cause.family != "object":
+            continue
+        m = cause.matcher(ev)
+        if m is not None:
+            return _build(cause.code, cause.slug, cause.title, cause.explanation, cause.fix,
+                          m, ev)
+    return None
 
 
 def diagnose_log(log: str | Sequence[str] | VerifierLog, *, errno: int | None = None,

@@ -1,8 +1,8 @@
 """Which program and map types this kernel supports (library side of ``bpfdoctor probe``).
 
 Partial: program types, tracing/lsm attach kinds and map types.  Helpers per type, kfuncs
-and the per-kernel cache are not built yet.  Each answer carries the :class:`ProbeResult` it came from, so a
-caller can show the evidence rather than a bare yes/no.
+and the per-kernel cache are not built yet.  Each answer carries the :class:`ProbeResult`
+it came from, so a caller can show the evidence rather than a bare yes/no.
 """
 
 from __future__ import annotations

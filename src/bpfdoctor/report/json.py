@@ -41,7 +41,9 @@ def program_dict(p: ProgramResult) -> dict[str, Any]:
 def object_dict(o: ObjectResult) -> dict[str, Any]:
     err = None
     if o.error is not None:
-        err = {"type": o.error.kind, "message": str(o.error)}
+        d = o.diagnosis
+        err = {"type": o.error.kind, "message": str(o.error),
+               "diagnosis": d.to_dict() if d is not None else None}
     return {
         "path": o.path,
         "error": err,

@@ -46,7 +46,8 @@ def _table(objects: Sequence[ObjectResult]) -> Table:
         if o.error is not None or not o.programs:
             what = Text(f"ERROR ({o.error.kind})", style="bold magenta") if o.error else \
                 Text("no programs", style="yellow")
-            table.add_row(*first, "-", "-", what, *["-"] * 7)
+            d = o.diagnosis if o.error is not None else None
+            table.add_row(*first, "-", "-", what, *["-"] * 6, d.slug if d else "-")
             continue
         for p in o.programs:
             s = p.stats
@@ -69,6 +70,11 @@ def render(objects: Sequence[ObjectResult], console: Console, *, verbose: bool =
             console.print()
             console.print(Text.assemble((o.path, "bold"), ": ", (o.error.kind, "magenta"),
                                         ": ", o.error.message))
+            d = o.diagnosis
+            if d is not None:
+                console.print(Text.assemble("  ", (f"{d.code} {d.slug}", "bold cyan"),
+                                            f": {d.title}"))
+                console.print(Text("  fix: " + d.fix.replace("\n", "\n       ")))
     for o in objects:
         for w in o.warnings:
             console.print(Text(f"warning: {o.path}: {w}", style="yellow"))
