@@ -50,30 +50,11 @@ def supports_map_type(map_type: MapType | int) -> ProbeResult:
     return probe_map(map_type)
 
 
-# Tracing and lsm kinds need a BTF target; these vmlinux names exist on every kernel that has
-# the kind (bpf_fentry_test1 is the kernel's own test target, bpf_lsm_file_open an LSM hook).
-_BTF_KINDS: list[tuple[str, int, int, str]] = [
-    ("tp_btf", ProgType.TRACING, AttachType.TRACE_RAW_TP, "btf_trace_sched_switch"),
-    ("fentry", ProgType.TRACING, AttachType.TRACE_FENTRY, "bpf_fentry_test1"),
-    ("fexit", ProgType.TRACING, AttachType.TRACE_FEXIT, "bpf_fentry_test1"),
-    ("fmod_ret", ProgType.TRACING, AttachType.MODIFY_RETURN, "bpf_modify_return_test"),
-    ("iter", ProgType.TRACING, AttachType.TRACE_ITER, "bpf_iter_task"),
-    ("lsm", ProgType.LSM, AttachType.LSM_MAC, "bpf_lsm_file_open"),
-]
-
-
 def probe_btf_kinds() -> dict[str, ProbeResult | None]:
     """One probe per tracing/lsm attach kind (per kind, not per type: on some machines
-    fentry is refused while tp_btf loads).  ``None`` when the target is not in vmlinux BTF."""
-    from ..btf.kernel import vmlinux
-    from ..btf.types import Func, Typedef
+    fentry is refused while tp_btf loads), on the targets the root-cause analysis uses
+    (:data:`bpfdoctor.probe.rootcause.TRACING_KINDS`), sharing its per-process cache.
+    ``None`` when the target is not in vmlinux BTF."""
+    from .rootcause import TRACING_KINDS, probe_kind
 
-    spec = vmlinux()
-    out: dict[str, ProbeResult | None] = {}
-    for kind, pt, at, target in _BTF_KINDS:
-        # tp_btf names a typedef (btf_trace_<tp>); the others a function, and some names
-        # (bpf_iter_task) are also structs, so the kind must be given.
-        ids = spec.find(target, Typedef if kind == "tp_btf" else Func)
-        out[kind] = (probe_program(pt, at, attach_btf_id=ids[0], target=target, log=False)
-                     if ids else None)
-    return out
+    return {kind: probe_kind(pt, at) for (pt, at), (kind, _t) in TRACING_KINDS.items()}
